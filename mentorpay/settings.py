@@ -1,0 +1,34 @@
+"""Configuration from the environment (``MENTORPAY_`` prefix), in one typed place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/mentorpay.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MENTORPAY_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    stripe_secret_key: SecretStr = SecretStr("sk_test_sandbox")
+    stripe_webhook_secret: SecretStr = SecretStr("whsec_sandbox")
+    stripe_api_base: str | None = None
+    calcom_api_key: SecretStr = SecretStr("cal_test_sandbox")
+    calcom_api_base: str | None = None
+    jwt_secret: SecretStr = SecretStr("dev-only-jwt-secret-change-me-0123456789")
+    cron_secret: SecretStr = SecretStr("dev-only-cron-secret")
+    payout_hold_hours: int = Field(default=72, ge=0)
+    platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
+    checkout_expires_minutes: int = Field(default=30, ge=30, le=24 * 60)
+    free_cancel_hours: int = Field(default=24, ge=0)
+    smtp_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

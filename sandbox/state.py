@@ -1,0 +1,44 @@
+"""Everything the sandbox remembers, behind one object the app and the CLI share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter
+
+from sandbox.calcom.emulator import CalcomEmulator
+from sandbox.faults import FaultInjector
+from sandbox.stripe.emulator import StripeEmulator
+
+
+class SandboxState:
+    def __init__(self) -> None:
+        self.faults = FaultInjector()
+        self.stripe = StripeEmulator()
+        self.calcom = CalcomEmulator()
+
+    def stripe_router(self) -> APIRouter:
+        return self.stripe.router()
+
+    def calcom_router(self) -> APIRouter:
+        return self.calcom.router()
+
+    def add_webhook_endpoint(self, url: str, secret: str) -> None:
+        self.stripe.add_webhook_endpoint(url, secret)
+
+    def reset(self) -> None:
+        """Forget everything; seeded demo data comes back."""
+        self.faults.reset()
+        self.stripe.reset()
+        self.calcom.reset()
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        # Background work (webhook delivery and retries, session expiry) lives as long as the app.
+        self.stripe.start()
+        try:
+            yield
+        finally:
+            self.stripe.stop()
