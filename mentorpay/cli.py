@@ -16,7 +16,9 @@ app = typer.Typer(
 
 @app.command()
 def sandbox(
-    host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; loopback by default.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port for both emulated APIs.")] = 12111,
     webhook_url: Annotated[
         str | None, typer.Option(help="Deliver signed Stripe events to this URL.")
@@ -32,7 +34,9 @@ def sandbox(
 
     sandbox_app = create_app()
     if webhook_url:
-        sandbox_app.state.sandbox.add_webhook_endpoint(webhook_url, webhook_secret or "whsec_sandbox")
+        sandbox_app.state.sandbox.add_webhook_endpoint(
+            webhook_url, webhook_secret or "whsec_sandbox"
+        )
     typer.echo(f"sandbox: Stripe at http://{host}:{port}/v1, Cal.com at http://{host}:{port}/v2")
     uvicorn.run(sandbox_app, host=host, port=port, log_level="warning")
 

@@ -27,7 +27,12 @@ class DatabaseTarget:
         """A libpq connection string for read models and tooling (PostgreSQL only)."""
         if self.kind != "postgres":
             raise UnsupportedDatabaseURL("only PostgreSQL has a libpq connection string")
-        parts = [f"host={self.host}", f"port={self.port}", f"user={self.user}", f"dbname={self.dbname}"]
+        parts = [
+            f"host={self.host}",
+            f"port={self.port}",
+            f"user={self.user}",
+            f"dbname={self.dbname}",
+        ]
         if self.password:
             parts.append(f"password={self.password}")
         return " ".join(parts)
@@ -41,7 +46,9 @@ def parse_database_url(url: str) -> DatabaseTarget:
         path = unquote(url.split("://", 1)[1])
         path = path[1:] if path.startswith("/") else path
         if not path:
-            raise UnsupportedDatabaseURL("sqlite URL needs a file path, e.g. sqlite:///./var/mentorpay.db")
+            raise UnsupportedDatabaseURL(
+                "sqlite URL needs a file path, e.g. sqlite:///./var/mentorpay.db"
+            )
         return DatabaseTarget(kind="sqlite", sqlite_path=path)
     if scheme in ("postgres", "postgresql"):
         dbname = parts.path.lstrip("/")

@@ -21,20 +21,37 @@ class FaultRequest(BaseModel):
     delayMs: int = Field(default=0, ge=0, le=120_000)
 
 
+class ClockAdvance(BaseModel):
+    seconds: float = Field(gt=0, le=400 * 24 * 3600)
+
+
 def build_controls_router(state: SandboxState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox", tags=["sandbox controls"])
 
     @router.post("/faults", status_code=201)
     def add_fault(body: FaultRequest) -> dict[str, object]:
-        state.faults.add(Fault(service=body.service, method=body.method, path=body.path,
-                               status=body.status, message=body.message, times=body.times,
-                               delay_ms=body.delayMs))
+        state.faults.add(
+            Fault(
+                service=body.service,
+                method=body.method,
+                path=body.path,
+                status=body.status,
+                message=body.message,
+                times=body.times,
+                delay_ms=body.delayMs,
+            )
+        )
         return {"armed": body.model_dump()}
 
     @router.delete("/faults", status_code=204)
     def clear_faults() -> Response:
         state.faults.reset()
         return Response(status_code=204)
+
+    @router.post("/clock/advance")
+    def advance_clock(body: ClockAdvance) -> dict[str, str]:
+        """Move the sandbox's time forward (session and reservation expiry without waiting)."""
+        return {"now": state.clock.advance(body.seconds).isoformat()}
 
     @router.delete("/state", status_code=204)
     def reset_state() -> Response:

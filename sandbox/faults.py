@@ -109,10 +109,20 @@ class FaultMiddleware:
             return
         if fault.status == 0:
             # Promise a body, then break off: the client sees a dropped connection.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"1024")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1024")],
+                }
+            )
             raise ConnectionAbortedError("sandbox fault: connection dropped")
         body = json.dumps(error_body(fault.service, fault.status, fault.message, scope["path"]))
-        await send({"type": "http.response.start", "status": fault.status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": fault.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body.encode()})

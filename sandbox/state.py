@@ -9,15 +9,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from sandbox.calcom.emulator import CalcomEmulator
+from sandbox.clock import SandboxClock
 from sandbox.faults import FaultInjector
 from sandbox.stripe.emulator import StripeEmulator
 
 
 class SandboxState:
     def __init__(self) -> None:
+        self.clock = SandboxClock()
         self.faults = FaultInjector()
-        self.stripe = StripeEmulator()
-        self.calcom = CalcomEmulator()
+        self.stripe = StripeEmulator(self.clock)
+        self.calcom = CalcomEmulator(self.clock)
 
     def stripe_router(self) -> APIRouter:
         return self.stripe.router()
@@ -30,6 +32,7 @@ class SandboxState:
 
     def reset(self) -> None:
         """Forget everything; seeded demo data comes back."""
+        self.clock.reset()
         self.faults.reset()
         self.stripe.reset()
         self.calcom.reset()
