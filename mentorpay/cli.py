@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -42,11 +43,78 @@ def sandbox(
 
 
 @app.command()
-def demo() -> None:
-    """Run the product on the embedded default (SQLite under ./var) and show what it records."""
-    from mentorpay.demo import run_demo
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    workers: Annotated[
+        bool, typer.Option("--workers/--no-workers", help="Run followers in this process too.")
+    ] = True,
+) -> None:
+    """Serve the HTTP API (with the followers and process managers unless --no-workers)."""
+    from mentorpay.cli_commands import serve as run_serve
+    from mentorpay.settings import get_settings
 
-    run_demo()
+    run_serve(get_settings(), host, port, workers)
+
+
+@app.command()
+def worker() -> None:
+    """Run the followers and process managers only (projections, fulfilment, refunds)."""
+    from mentorpay.cli_commands import worker as run_worker
+    from mentorpay.settings import get_settings
+
+    run_worker(get_settings())
+
+
+catalog_app = typer.Typer(help="The catalogue of mentors and event types.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("load")
+def catalog_load(
+    file: Annotated[Path, typer.Argument(help="Catalogue file, YAML or JSON.")],
+) -> None:
+    """Validate the whole file, then upsert it (nothing loads if anything is wrong)."""
+    from mentorpay.bootstrap import build_container
+    from mentorpay.cli_commands import load_catalog
+    from mentorpay.settings import get_settings
+
+    container = build_container(get_settings())
+    try:
+        load_catalog(container, file)
+    finally:
+        container.close()
+
+
+@app.command()
+def replay(
+    projection: Annotated[
+        str | None, typer.Argument(help="bookings or payments; all if omitted.")
+    ] = None,
+) -> None:
+    """Drop and rebuild read models from ledger position 0."""
+    from mentorpay.bootstrap import build_container
+    from mentorpay.cli_commands import replay as run_replay
+    from mentorpay.settings import get_settings
+
+    container = build_container(get_settings())
+    try:
+        run_replay(container, projection)
+    finally:
+        container.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and demo page.")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox.")] = 12111,
+) -> None:
+    """Sandbox + API + workers on the embedded default (SQLite under ./var), with a demo page."""
+    from mentorpay.demo_stack import run_demo_stack
+    from mentorpay.settings import get_settings
+
+    run_demo_stack(get_settings(), host, port, sandbox_port)
 
 
 @app.command()

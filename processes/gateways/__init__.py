@@ -1,0 +1,1 @@
+"""Gateways: the only code that knows Stripe's and Cal.com's wire formats."""

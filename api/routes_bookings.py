@@ -1,0 +1,182 @@
+"""Checkout, confirmation and booking reads: the frontend's endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from api.auth import Principal, current_principal
+from api.dependencies import container
+from api.problems import Problem
+from api.schemas import (
+    BookingView,
+    CheckoutSessionRequest,
+    CheckoutSessionResponse,
+    ConfirmRequest,
+    ConfirmResponse,
+    PaymentView,
+    SlotView,
+)
+from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
+from mentorpay.bootstrap import Container
+from processes.checkout import CheckoutRequest
+from processes.gateways.calcom_errors import CalcomGatewayError, CalcomNotFound
+
+router = APIRouter(prefix="/api")
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]
+MAX_SLOT_RANGE = timedelta(days=31)
+
+
+@router.get("/event-types/{event_type_id}/slots", response_model=list[SlotView])
+def list_slots(
+    event_type_id: int,
+    start: datetime,
+    end: datetime,
+    c: Annotated[Container, Depends(container)],
+    timeZone: Annotated[str, Query(max_length=64)] = "UTC",
+) -> list[SlotView]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Problem(422, "Invalid request", "start and end need a UTC offset")
+    if not timedelta(0) < end - start <= MAX_SLOT_RANGE:
+        raise Problem(422, "Invalid request", "end must be after start, at most 31 days later")
+    if c.catalog.event_type(event_type_id) is None:
+        raise Problem(404, "Not Found", f"unknown event type {event_type_id}")
+    try:
+        slots = c.calcom.get_slots(event_type_id, start, end, timeZone)
+    except CalcomNotFound:
+        raise Problem(404, "Not Found", f"unknown event type {event_type_id}") from None
+    except CalcomGatewayError as error:
+        raise Problem(503, "Calendar unavailable", str(error)) from None
+    return [SlotView(start=slot.start, end=slot.end) for slot in slots]
+
+
+@router.post("/checkout-sessions", status_code=201, response_model=CheckoutSessionResponse)
+def create_checkout_session(
+    body: CheckoutSessionRequest,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[Container, Depends(container)],
+    idempotency_key: IdempotencyKey = None,
+) -> CheckoutSessionResponse:
+    started = c.checkout.start(
+        CheckoutRequest(
+            user_id=principal.sub,
+            event_type_id=body.eventTypeId,
+            start=body.start.astimezone(UTC),
+            attendee_name=body.attendee.name,
+            attendee_email=str(body.attendee.email),
+            attendee_time_zone=body.attendee.timeZone,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return CheckoutSessionResponse(
+        client_secret=started.client_secret,
+        checkoutSessionId=started.checkout_session_id,
+        bookingId=str(started.booking_id),
+        amount=started.amount.amount,
+        currency=started.amount.currency,
+        expiresAt=started.expires_at,
+    )
+
+
+@router.post("/bookings/confirm", response_model=ConfirmResponse)
+def confirm_booking(
+    body: ConfirmRequest,
+    response: Response,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[Container, Depends(container)],
+) -> ConfirmResponse:
+    outcome = c.confirmation.confirm(
+        user_id=principal.sub,
+        is_admin=principal.is_admin,
+        payment_intent_id=body.paymentIntentId,
+        checkout_session_id=body.checkoutSessionId,
+    )
+    if not outcome.settled and outcome.status == "PENDING":
+        response.status_code = 202
+    return ConfirmResponse(
+        success=outcome.success,
+        bookingId=str(outcome.booking_id),
+        status=outcome.status,
+        error=outcome.error,
+    )
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingView)
+def get_booking(
+    booking_id: UUID,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[Container, Depends(container)],
+) -> BookingView:
+    try:
+        booking = c.ledger.get_booking(booking_id)
+    except BookingNotFound:
+        raise Problem(404, "Not Found", "no such booking") from None
+    request = booking.request
+    may_read = principal.is_admin or principal.sub in (request.user_id, request.mentor_id)
+    if not may_read:
+        raise Problem(404, "Not Found", "no such booking")  # don't reveal that it exists
+    payment = None
+    payment_id = c.ledger.payment_id_for_booking(booking.id)
+    if payment_id is not None:
+        try:
+            payment = _payment_view(c.ledger.get_payment(payment_id))
+        except PaymentNotFound:
+            payment = None
+    return _booking_view(booking, payment)
+
+
+@router.get("/bookings", response_model=list[BookingView])
+def list_my_bookings(
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[Container, Depends(container)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[BookingView]:
+    # Read your own writes: the read model catches up to the ledger as it is now.
+    bookings = c.projections["bookings"]
+    bookings.wait_for(c.ledger.recorder.max_notification_id() or 0, timeout=5.0)
+    with c.store.transaction(readonly=True) as tx:
+        rows = tx.execute(
+            "SELECT id FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
+            (principal.sub, limit),
+        ).fetchall()
+    return [_booking_view(c.ledger.get_booking(UUID(row["id"])), None) for row in rows]
+
+
+def _payment_view(payment: Payment) -> PaymentView:
+    return PaymentView(
+        id=str(payment.id),
+        paymentIntentId=payment.payment_intent_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=str(payment.status),
+        amountRefunded=payment.refunded_amount,
+        paidAt=payment.paid_at,
+    )
+
+
+def _booking_view(booking: Booking, payment: PaymentView | None) -> BookingView:
+    request = booking.request
+    return BookingView(
+        id=str(booking.id),
+        status=str(booking.status),
+        userId=request.user_id,
+        mentorId=request.mentor_id,
+        eventTypeId=request.event_type_id,
+        start=request.start,
+        end=request.end,
+        attendeeName=request.attendee_name,
+        attendeeEmail=request.attendee_email,
+        attendeeTimeZone=request.attendee_time_zone,
+        amount=request.price_amount,
+        currency=request.currency,
+        checkoutSessionId=request.checkout_session_id,
+        calcomBookingUid=booking.calcom_booking_uid,
+        failureReason=booking.failure_reason,
+        createdAt=booking.created_on,
+        payment=payment,
+    )

@@ -1,0 +1,44 @@
+"""Liveness, readiness (database reachable, follower lag) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.dependencies import container
+from mentorpay.bootstrap import Container
+
+router = APIRouter()
+MAX_READY_LAG = 1000
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(c: Annotated[Container, Depends(container)]) -> Response:
+    try:
+        head = c.ledger.recorder.max_notification_id() or 0
+        with c.store.transaction(readonly=True) as tx:
+            tx.execute("SELECT 1").fetchone()
+    except Exception as error:
+        return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
+    lag = {name: max(0, head - f.position) for name, f in c.projections.items()}
+    ready = all(value <= MAX_READY_LAG for value in lag.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "lagging", "head": head, "lag": lag}, 200 if ready else 503
+    )
+
+
+@router.get("/metrics")
+def metrics(request: Request, c: Annotated[Container, Depends(container)]) -> Response:
+    registry = request.app.state.metrics
+    head = c.ledger.recorder.max_notification_id() or 0
+    registry.ledger_events.set(head)
+    for follower in c.followers:
+        registry.follower_lag.labels(follower.name).set(max(0, head - follower.position))
+    return Response(registry.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,116 @@
+"""Request and response bodies of the HTTP contract (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+StripeId = Annotated[
+    str, StringConstraints(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$")
+]
+
+
+def _iana_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
+    return name
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana_zone)
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Attendee(Strict):
+    name: Text
+    email: EmailStr
+    timeZone: TimeZoneName
+
+
+class CheckoutSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    eventTypeId: int = Field(gt=0, strict=True)
+    start: AwareDatetime
+    attendee: Attendee
+
+
+class CheckoutSessionResponse(BaseModel):
+    client_secret: str
+    checkoutSessionId: str
+    bookingId: str
+    amount: int
+    currency: str
+    expiresAt: datetime
+
+
+class ConfirmRequest(Strict):
+    paymentIntentId: StripeId | None = None
+    checkoutSessionId: StripeId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ConfirmRequest:
+        if (self.paymentIntentId is None) == (self.checkoutSessionId is None):
+            raise ValueError("give exactly one of paymentIntentId and checkoutSessionId")
+        return self
+
+
+class ConfirmResponse(BaseModel):
+    success: bool
+    bookingId: str
+    status: str
+    error: str | None = None
+
+
+class PaymentView(BaseModel):
+    id: str
+    paymentIntentId: str
+    amount: int
+    currency: str
+    status: str
+    amountRefunded: int
+    paidAt: datetime
+
+
+class BookingView(BaseModel):
+    id: str
+    status: str
+    userId: str
+    mentorId: str
+    eventTypeId: int
+    start: datetime
+    end: datetime
+    attendeeName: str
+    attendeeEmail: str
+    attendeeTimeZone: str
+    amount: int
+    currency: str
+    checkoutSessionId: str
+    calcomBookingUid: str | None
+    failureReason: str | None
+    createdAt: datetime
+    payment: PaymentView | None = None
+
+
+class SlotView(BaseModel):
+    start: datetime
+    end: datetime

@@ -1,0 +1,309 @@
+"""The ``Ledger`` application: the commands that record bookings and payments.
+
+Each command validates its input first (``LedgerValidationError``, nothing recorded),
+loads the aggregates it needs, lets them decide, and saves what they decided in one
+transaction. A concurrent write of the same aggregate makes the save fail with the
+library's ``IntegrityError``; the command then reloads and decides again, which is
+what makes concurrent duplicates (two webhooks for one payment) collapse into one
+record. Repeating a command with the same data is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import retry
+
+from ledger import validation as v
+from ledger.booking import Booking, BookingRequest
+from ledger.errors import (
+    BookingNotFound,
+    ConflictingRecord,
+    CurrencyMismatch,
+    LedgerValidationError,
+    PaymentNotFound,
+)
+from ledger.money import Money
+from ledger.payment import Payment
+from ledger.statuses import CANCELLERS, Disposition
+
+A = TypeVar("A", Booking, Payment)
+
+# Optimistic concurrency: each lost race costs one reload. 16 writers racing on one
+# aggregate need up to 16 rounds; the short wait lets the winner's commit land.
+_retry_on_conflict = retry(IntegrityError, max_attempts=64, wait=0.002)
+
+_ID_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class PaymentRecorded:
+    payment_id: UUID
+    disposition: Disposition
+    newly_recorded: bool  # False: this PaymentIntent was already recorded
+
+
+class Ledger(Application[UUID]):
+    name = "ledger"  # PostgreSQL table ledger_events; env keys may be prefixed LEDGER_
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+
+    # --- booking commands ---------------------------------------------------------------
+
+    @_retry_on_conflict
+    def request_booking(
+        self,
+        *,
+        booking_id: UUID,
+        user_id: str,
+        mentor_id: str,
+        event_type_id: int,
+        start: datetime,
+        end: datetime,
+        attendee_name: str,
+        attendee_email: str,
+        attendee_time_zone: str,
+        price: Money,
+        platform_fee: Money,
+        checkout_session_id: str,
+        reservation_uid: str | None,
+        expires_at: datetime,
+    ) -> Booking:
+        """Record a new booking awaiting payment (same id and data again: no-op)."""
+        booking_id = v.require_uuid(booking_id, "booking_id")
+        start = v.require_utc(start, "start")
+        end = v.require_utc(end, "end")
+        if end <= start:
+            raise LedgerValidationError("end must be after start")
+        price = v.require_money(price, "price")
+        platform_fee = v.require_money(platform_fee, "platform_fee", allow_zero=True)
+        if platform_fee.currency != price.currency:
+            raise CurrencyMismatch("platform_fee must be in the price's currency")
+        if platform_fee.amount > price.amount:
+            raise LedgerValidationError("platform_fee must not exceed the price")
+        request = BookingRequest(
+            user_id=v.require_text(user_id, "user_id", max_length=_ID_LENGTH),
+            mentor_id=v.require_text(mentor_id, "mentor_id", max_length=_ID_LENGTH),
+            event_type_id=v.require_int(event_type_id, "event_type_id", minimum=1),
+            start=start,
+            end=end,
+            attendee_name=v.require_text(attendee_name, "attendee_name", max_length=_ID_LENGTH),
+            attendee_email=v.require_email(attendee_email, "attendee_email"),
+            attendee_time_zone=v.require_time_zone(attendee_time_zone, "attendee_time_zone"),
+            price_amount=price.amount,
+            currency=price.currency,
+            platform_fee_amount=platform_fee.amount,
+            checkout_session_id=v.require_text(
+                checkout_session_id, "checkout_session_id", max_length=_ID_LENGTH
+            ),
+            reservation_uid=v.require_optional_text(reservation_uid, "reservation_uid"),
+            expires_at=v.require_utc(expires_at, "expires_at"),
+        )
+        existing = self._load_any(booking_id)
+        if existing is not None:
+            if not isinstance(existing, Booking):
+                raise ConflictingRecord(f"{booking_id} is not a booking id")
+            existing.check_same_request(request)
+            return existing
+        booking = Booking.request_new(booking_id, request)
+        self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def record_booked(self, *, booking_id: UUID, calcom_booking_uid: str) -> Booking:
+        uid = v.require_text(calcom_booking_uid, "calcom_booking_uid", max_length=_ID_LENGTH)
+        booking = self.get_booking(booking_id)
+        if booking.book(uid):
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def record_booking_failed(self, *, booking_id: UUID, reason: str, final: bool) -> Booking:
+        reason = v.require_text(reason, "reason")
+        final = v.require_bool(final, "final")
+        booking = self.get_booking(booking_id)
+        if booking.fail(reason, final):
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def expire_booking(self, *, booking_id: UUID) -> Booking:
+        """Expire the booking if it is still awaiting payment; otherwise a no-op."""
+        booking = self.get_booking(booking_id)
+        if booking.expire():
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def cancel_booking(self, *, booking_id: UUID, by: str, reason: str) -> Booking:
+        by = v.require_choice(by, "by", CANCELLERS)
+        reason = v.require_text(reason, "reason")
+        booking = self.get_booking(booking_id)
+        if booking.cancel(by, reason):
+            self.save(booking)
+        return booking
+
+    # --- payment commands ---------------------------------------------------------------
+
+    @_retry_on_conflict
+    def record_payment(
+        self,
+        *,
+        payment_intent_id: str,
+        charge_id: str,
+        amount: Money,
+        booking_id: UUID,
+        paid_at: datetime,
+    ) -> PaymentRecorded:
+        """Record a succeeded PaymentIntent and, if it pays its booking, confirm the
+        booking in the same transaction. The same PaymentIntent again is a no-op."""
+        payment_intent_id = v.require_text(
+            payment_intent_id, "payment_intent_id", max_length=_ID_LENGTH
+        )
+        charge_id = v.require_text(charge_id, "charge_id", max_length=_ID_LENGTH)
+        amount = v.require_money(amount, "amount")
+        booking_id = v.require_uuid(booking_id, "booking_id")
+        paid_at = v.require_utc(paid_at, "paid_at")
+
+        existing = self._find(Payment.create_id(payment_intent_id), Payment)
+        if existing is not None:
+            existing.check_same_payment(charge_id=charge_id, amount=amount, booking_id=booking_id)
+            return PaymentRecorded(existing.id, Disposition(existing.disposition), False)
+
+        booking = self.get_booking(booking_id)
+        disposition = booking.disposition_for(amount)
+        payment = Payment.record(
+            payment_intent_id=payment_intent_id,
+            charge_id=charge_id,
+            amount=amount,
+            booking_id=booking_id,
+            mentor_id=booking.mentor_id,
+            paid_at=paid_at,
+            disposition=disposition,
+        )
+        if disposition == Disposition.ACCEPTED:
+            booking.confirm_payment(payment.id, payment_intent_id)
+        # One transaction: a booking is never confirmed by a payment that isn't stored.
+        self.save(payment, booking)
+        return PaymentRecorded(payment.id, disposition, True)
+
+    @_retry_on_conflict
+    def record_refund(
+        self, *, payment_id: UUID, refund_id: str, amount: Money, reason: str
+    ) -> Payment:
+        """Record a Stripe refund; never beyond what was paid, never of paid-out money."""
+        refund_id = v.require_text(refund_id, "refund_id", max_length=_ID_LENGTH)
+        amount = v.require_money(amount, "amount")
+        reason = v.require_text(reason, "reason")
+        payment = self.get_payment(payment_id)
+        if payment.knows_refund(refund_id, amount):
+            return payment
+        payment.check_currency(amount)
+        booking = self.get_booking(payment.booking_id)
+        credited_fee = booking.credited_fee_for(payment.id)
+        if payment.refund(refund_id, amount, reason, credited_fee):
+            self.save(payment)
+        return payment
+
+    @_retry_on_conflict
+    def mark_payout_eligible(
+        self, *, payment_id: UUID, destination_account: str, now: datetime, hold: timedelta
+    ) -> Payment:
+        """Clear the payment for transfer to the mentor once its hold has passed."""
+        destination_account = v.require_text(
+            destination_account, "destination_account", max_length=_ID_LENGTH
+        )
+        now = v.require_utc(now, "now")
+        hold = v.require_hold(hold, "hold")
+        payment = self.get_payment(payment_id)
+        booking = self.get_booking(payment.booking_id)
+        if payment.make_payout_eligible(
+            destination_account=destination_account,
+            now=now,
+            hold=hold,
+            booking_accepted=booking.is_accepted_with(payment.id),
+            price_amount=booking.request.price_amount,
+            platform_fee_amount=booking.request.platform_fee_amount,
+        ):
+            self.save(payment)
+        return payment
+
+    @_retry_on_conflict
+    def record_paid_out(self, *, payment_id: UUID, transfer_id: str, amount: Money) -> Payment:
+        transfer_id = v.require_text(transfer_id, "transfer_id", max_length=_ID_LENGTH)
+        amount = v.require_money(amount, "amount")
+        payment = self.get_payment(payment_id)
+        if payment.pay_out(transfer_id, amount):
+            self.save(payment)
+        return payment
+
+    @_retry_on_conflict
+    def record_payout_failed(self, *, payment_id: UUID, error: str, retryable: bool) -> Payment:
+        error = v.require_text(error, "error")
+        retryable = v.require_bool(retryable, "retryable")
+        payment = self.get_payment(payment_id)
+        if payment.fail_payout(error, retryable):
+            self.save(payment)
+        return payment
+
+    @_retry_on_conflict
+    def record_payout_reversed(
+        self, *, payment_id: UUID, reversal_id: str, amount: Money
+    ) -> Payment:
+        reversal_id = v.require_text(reversal_id, "reversal_id", max_length=_ID_LENGTH)
+        amount = v.require_money(amount, "amount")
+        payment = self.get_payment(payment_id)
+        if payment.reverse_payout(reversal_id, amount):
+            self.save(payment)
+        return payment
+
+    @_retry_on_conflict
+    def record_dispute(
+        self, *, payment_id: UUID, dispute_id: str, amount: Money, reason: str
+    ) -> Payment:
+        dispute_id = v.require_text(dispute_id, "dispute_id", max_length=_ID_LENGTH)
+        amount = v.require_money(amount, "amount")
+        reason = v.require_text(reason, "reason")
+        payment = self.get_payment(payment_id)
+        if payment.dispute(dispute_id, amount, reason):
+            self.save(payment)
+        return payment
+
+    # --- queries ------------------------------------------------------------------------
+
+    def get_booking(self, booking_id: UUID) -> Booking:
+        booking = self._find(v.require_uuid(booking_id, "booking_id"), Booking)
+        if booking is None:
+            raise BookingNotFound(f"no booking {booking_id}")
+        return booking
+
+    def get_payment(self, payment_id: UUID) -> Payment:
+        payment = self._find(v.require_uuid(payment_id, "payment_id"), Payment)
+        if payment is None:
+            raise PaymentNotFound(f"no payment {payment_id}")
+        return payment
+
+    def payment_for_intent(self, payment_intent_id: str) -> Payment | None:
+        pi_id = v.require_text(payment_intent_id, "payment_intent_id", max_length=_ID_LENGTH)
+        return self._find(Payment.create_id(pi_id), Payment)
+
+    def payment_id_for_booking(self, booking_id: UUID) -> UUID | None:
+        """The payment that paid the booking (None while unpaid)."""
+        return self.get_booking(booking_id).payment_id
+
+    def _load_any(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        aggregate = self._load_any(aggregate_id)
+        return aggregate if isinstance(aggregate, kind) else None

@@ -1,0 +1,115 @@
+"""Composition root: build the ledger, the read-model store, the gateways, the services and
+the followers from settings. Nothing else in the product constructs these."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from ledger import Ledger
+from mentorpay.persistence import eventsourcing_env
+from mentorpay.settings import Settings
+from processes.checkout import CheckoutService, CheckoutSettings
+from processes.confirmation import ConfirmationService
+from processes.fulfilment import Fulfilment, FulfilmentRetry
+from processes.gateways.calcom_gateway import CalcomGateway
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.notifications import Notifications, SmtpMailer
+from processes.refunds import Refunds
+from processes.reservations import ReservationRelease
+from processes.stripe_events import StripeEventHandler
+from projections.bookings import BookingsProjection
+from projections.catalog import Catalog
+from projections.follower import Follower, Process, Projection
+from projections.payments import PaymentsProjection
+from projections.store import ReadModelStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    ledger: Ledger
+    store: ReadModelStore
+    catalog: Catalog
+    stripe: StripeGateway
+    calcom: CalcomGateway
+    checkout: CheckoutService
+    confirmation: ConfirmationService
+    stripe_events: StripeEventHandler
+    projections: dict[str, Follower] = field(default_factory=dict)
+    processes: dict[str, Follower] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    workers_started: bool = False
+
+    @property
+    def followers(self) -> list[Follower]:
+        return [*self.projections.values(), *self.processes.values()]
+
+    def start_workers(self) -> None:
+        """Run every projection and process manager on threads of this process."""
+        for follower in self.followers:
+            follower.start()
+        self.workers_started = True
+
+    def close(self) -> None:
+        self.stopping.set()
+        for follower in self.followers:
+            follower.stop()
+        self.stripe.close()
+        self.calcom.close()
+        self.store.close()
+        self.ledger.close()
+
+
+def build_container(
+    settings: Settings,
+    *,
+    poll_interval: float = 1.0,
+    fulfilment_retry: FulfilmentRetry | None = None,
+    confirm_wait_seconds: float = 10.0,
+) -> Container:
+    ledger = Ledger(eventsourcing_env(settings.database_url))
+    store = ReadModelStore(settings.database_url)
+    catalog = Catalog(store)
+    catalog.create_tables()
+    stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+    calcom = CalcomGateway(settings.calcom_api_key.get_secret_value(), settings.calcom_api_base)
+    return_url = settings.public_base_url.rstrip("/") + "/return?session_id={CHECKOUT_SESSION_ID}"
+    checkout = CheckoutService(
+        ledger,
+        catalog,
+        stripe,
+        calcom,
+        CheckoutSettings(settings.checkout_expires_minutes, settings.platform_fee_bps, return_url),
+    )
+    container = Container(
+        settings=settings,
+        ledger=ledger,
+        store=store,
+        catalog=catalog,
+        stripe=stripe,
+        calcom=calcom,
+        checkout=checkout,
+        confirmation=ConfirmationService(ledger, stripe, wait_seconds=confirm_wait_seconds),
+        stripe_events=StripeEventHandler(ledger, stripe),
+    )
+    read_models: list[Projection] = [BookingsProjection(), PaymentsProjection()]
+    process_managers: list[Process] = [
+        Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
+        Refunds(ledger, stripe),
+        ReservationRelease(ledger, calcom),
+    ]
+    if settings.smtp_url:
+        process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
+    for projection in read_models:
+        container.projections[projection.name] = Follower(
+            ledger, store, projection, poll_interval=poll_interval
+        )
+    for process in process_managers:
+        container.processes[process.name] = Follower(
+            ledger, store, process, batch_size=100, poll_interval=poll_interval
+        )
+    return container

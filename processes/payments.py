@@ -1,0 +1,55 @@
+"""Record a Stripe payment in the ledger from Stripe's own objects (never from the client).
+
+The return page (``POST /api/bookings/confirm``) and the webhook both end here, so a payment
+is recorded once whichever path reports it first (Stripe's own fulfilment guidance).
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from ledger import BookingNotFound, Ledger, PaymentRecorded
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.gateways.stripe_objects import PaymentIntentInfo
+
+log = logging.getLogger(__name__)
+
+BOOKING_ID_METADATA_KEY = "booking_id"
+
+
+def booking_id_of(metadata: dict[str, str]) -> UUID | None:
+    try:
+        return UUID(metadata[BOOKING_ID_METADATA_KEY])
+    except (KeyError, ValueError):
+        return None
+
+
+def record_payment_intent(
+    ledger: Ledger, stripe: StripeGateway, intent: PaymentIntentInfo
+) -> PaymentRecorded | None:
+    """Record a succeeded PaymentIntent for its booking; ``None`` if it is not ours to record."""
+    if intent.status != "succeeded" or intent.latest_charge_id is None:
+        return None
+    booking_id = booking_id_of(intent.metadata)
+    if booking_id is None:
+        log.warning("PaymentIntent %s carries no booking id; not ours", intent.id)
+        return None
+    charge = stripe.retrieve_charge(intent.latest_charge_id)
+    try:
+        return ledger.record_payment(
+            payment_intent_id=intent.id,
+            charge_id=charge.id,
+            amount=intent.amount,
+            booking_id=booking_id,
+            paid_at=charge.created,
+        )
+    except BookingNotFound:
+        log.warning("PaymentIntent %s names unknown booking %s", intent.id, booking_id)
+        return None
+
+
+def record_payment_intent_id(
+    ledger: Ledger, stripe: StripeGateway, payment_intent_id: str
+) -> PaymentRecorded | None:
+    return record_payment_intent(ledger, stripe, stripe.retrieve_payment_intent(payment_intent_id))

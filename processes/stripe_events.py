@@ -1,0 +1,93 @@
+"""What a verified Stripe webhook event means for the ledger. Every path is idempotent, so
+duplicated and reordered deliveries are safe; unknown types are acknowledged and ignored."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from ledger import BookingNotFound, Ledger, LedgerError, Money, Payment
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.gateways.stripe_webhooks import WebhookEvent
+from processes.payments import booking_id_of, record_payment_intent_id
+
+log = logging.getLogger(__name__)
+
+PAID_SESSION_EVENTS = frozenset(
+    {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+)
+
+
+class StripeEventHandler:
+    def __init__(self, ledger: Ledger, stripe: StripeGateway) -> None:
+        self._ledger = ledger
+        self._stripe = stripe
+
+    def handle(self, event: WebhookEvent) -> str:
+        """Record what the event tells us; returns a short word on what was done."""
+        obj: dict[str, Any] = event.object
+        if event.type in PAID_SESSION_EVENTS:
+            if obj.get("payment_status") == "paid" and obj.get("payment_intent"):
+                record_payment_intent_id(self._ledger, self._stripe, str(obj["payment_intent"]))
+                return "payment recorded"
+            return "not paid yet"
+        if event.type == "payment_intent.succeeded":
+            record_payment_intent_id(self._ledger, self._stripe, str(obj["id"]))
+            return "payment recorded"
+        if event.type == "checkout.session.expired":
+            return self._expire(obj)
+        if event.type == "charge.refunded":
+            return self._refunds(obj)
+        if event.type == "charge.dispute.created":
+            return self._dispute(obj)
+        return "ignored"
+
+    def _ensure_payment(self, payment_intent_id: str) -> UUID:
+        """Events arrive in any order: a refund or dispute may come before the payment."""
+        if self._ledger.payment_for_intent(payment_intent_id) is None:
+            record_payment_intent_id(self._ledger, self._stripe, payment_intent_id)
+        return Payment.create_id(payment_intent_id)
+
+    def _expire(self, session: dict[str, Any]) -> str:
+        booking_id = booking_id_of(dict(session.get("metadata") or {}))
+        if booking_id is None:
+            return "ignored"
+        try:
+            self._ledger.expire_booking(booking_id=booking_id)
+        except BookingNotFound:
+            return "ignored"
+        return "expired"
+
+    def _refunds(self, charge: dict[str, Any]) -> str:
+        """Refunds made elsewhere (e.g. the dashboard) enter the ledger too; ours dedupe by id."""
+        intent_id = charge.get("payment_intent")
+        if not intent_id:
+            return "ignored"
+        payment_id = self._ensure_payment(str(intent_id))
+        for refund in self._stripe.list_refunds(payment_intent_id=str(intent_id)):
+            if refund.status not in ("succeeded", "pending"):
+                continue
+            try:
+                self._ledger.record_refund(
+                    payment_id=payment_id,
+                    refund_id=refund.id,
+                    amount=refund.amount,
+                    reason=refund.reason or "refunded at Stripe",
+                )
+            except LedgerError as error:
+                log.error("refund %s cannot be recorded: %s", refund.id, error)
+                raise
+        return "refunds recorded"
+
+    def _dispute(self, dispute: dict[str, Any]) -> str:
+        intent_id = dispute.get("payment_intent")
+        if not intent_id:
+            return "ignored"
+        self._ledger.record_dispute(
+            payment_id=self._ensure_payment(str(intent_id)),
+            dispute_id=str(dispute["id"]),
+            amount=Money(int(dispute["amount"]), str(dispute["currency"])),
+            reason=str(dispute.get("reason") or "unknown"),
+        )
+        return "dispute recorded"

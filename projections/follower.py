@@ -1,0 +1,419 @@
+"""Follow one eventsourcing Application's notification log, in order, and feed one consumer.
+
+A ``Projection`` gets each batch in ONE transaction together with its tracking position
+(exactly-once effect). A ``Process`` (side effect over HTTP) gets one event at a time outside
+any transaction, and its position is recorded after it returns (at-least-once: be idempotent).
+
+The loop wakes on PostgreSQL NOTIFY and also every ``poll_interval`` (a NOTIFY can be lost;
+SQLite has none). One instance per name is active (see ``leadership``); others are standbys
+that keep their ``position`` fresh from the database, so ``wait_for`` works in any process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification
+
+from projections import tracking
+from projections.leadership import Leadership, leadership_for
+from projections.listener import NotificationListener
+from projections.store import ReadModelStore, Transaction
+
+logger = logging.getLogger(__name__)
+
+DomainEvent = DomainEventProtocol[Any]
+# ``progress(done, total)`` in notification ids: done = position reached, total = the max id.
+ProgressCallback = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Projection(Protocol):
+    """A read model. Optional attribute ``topics: Sequence[str]`` limits what it is given."""
+
+    name: str
+
+    def create_tables(self, tx: Transaction) -> None:
+        """Idempotent (``CREATE TABLE IF NOT EXISTS``): called whenever a follower starts."""
+
+    def drop_tables(self, tx: Transaction) -> None: ...
+
+    def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
+        """Write the effect of these (position, event) pairs, in order, inside ``tx``."""
+
+
+@runtime_checkable
+class Process(Protocol):
+    """A process manager. Optional attribute ``topics: Sequence[str]``."""
+
+    name: str
+
+    def handle(self, position: int, event: DomainEvent) -> None:
+        """Do the side effect; must be idempotent (it may run again after a crash)."""
+
+
+class FollowerBusy(RuntimeError):
+    """Another instance of this follower is active, so this one may not process."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: ``initial_delay`` doubling up to ``max_delay``."""
+
+    attempts: int = 5
+    initial_delay: float = 0.1
+    max_delay: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.initial_delay < 0 or self.max_delay < self.initial_delay:
+            raise ValueError(f"invalid retry policy {self}")
+
+    def delay(self, attempt: int) -> float:
+        """The pause after failed attempt number ``attempt`` (1-based)."""
+        return min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+
+
+class Follower:
+    def __init__(
+        self,
+        app: Application[Any],
+        store: ReadModelStore,
+        consumer: Projection | Process,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+        retry: RetryPolicy | None = None,
+        leadership: Leadership | None = None,
+    ) -> None:
+        if not isinstance(consumer, Projection | Process):
+            raise TypeError(f"{consumer!r} is neither a Projection nor a Process")
+        if not consumer.name:
+            raise ValueError("a follower's consumer needs a non-empty name")
+        if batch_size < 1 or poll_interval <= 0:
+            raise ValueError("batch_size must be >= 1 and poll_interval > 0")
+        self.name: str = consumer.name
+        self._app = app
+        self._store = store
+        self._consumer = consumer
+        self._topics: Sequence[str] = list(getattr(consumer, "topics", ()) or ())
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retry = retry or RetryPolicy()
+        self._leadership = leadership or leadership_for(store, self.name)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._changed = threading.Condition()
+        self._position: int | None = None
+        self._is_set_up = False
+        self._active = False
+        self._last_error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._listener: NotificationListener | None = None
+
+    # -- state others read ---------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        """The last notification id this follower's consumer has fully applied."""
+        if self._position is None:
+            self._set_up()
+        assert self._position is not None
+        return self._position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until ``position`` has been applied (read-your-writes); False on timeout.
+
+        Woken by this follower's loop (active or standby). If it is not running here, the
+        stored position is re-read every ``poll_interval`` instead.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            running = self.is_running
+            if not running:
+                self._refresh_position()
+            remaining = max(0.0, deadline - time.monotonic())
+            with self._changed:
+                if self._changed.wait_for(
+                    lambda: (self._position or 0) >= position,
+                    remaining if running else min(remaining, self._poll_interval),
+                ):
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+
+    def lag(self) -> int:
+        """How many notification ids the log is ahead of this follower."""
+        if not self.is_running:
+            self._refresh_position()
+        return max(0, self._max_notification_id() - self.position)
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def is_active(self) -> bool:
+        """True while this instance is the one processing (not a standby)."""
+        return self._active
+
+    @property
+    def listening(self) -> bool:
+        """True while the PostgreSQL LISTEN connection is up."""
+        return self._listener is not None and self._listener.listening
+
+    @property
+    def last_error(self) -> str | None:
+        """The error of the last failed cycle, cleared by the next successful one."""
+        return self._last_error
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.is_running:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self.run_forever, name=f"follower-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.warning("follower %s did not stop within %ss", self.name, timeout)
+
+    def __enter__(self) -> Follower:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def run_forever(self) -> None:
+        """Process until ``stop()``; never dies of an error (logs it, backs off, retries)."""
+        self._start_listener()
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._cycle()
+                except Exception as error:
+                    failures += 1
+                    self._last_error = f"{type(error).__name__}: {error}"
+                    logger.exception("follower %s failed (attempt %d)", self.name, failures)
+                    # Back off without listening to NOTIFY, so a burst of writes is no hot loop.
+                    self._stopping.wait(self._retry.delay(failures))
+                    continue
+                failures = 0
+                self._last_error = None
+                self._wake.wait(self._poll_interval)
+                self._wake.clear()
+        finally:
+            self._active = False
+            self._leadership.release()
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None
+
+    def run_until_caught_up(self) -> int:
+        """Process everything up to the current max notification id, then return the position.
+
+        For the CLI and tests; errors propagate. Raises ``FollowerBusy`` if another instance is
+        active, ``RuntimeError`` if this one is running on its thread (use ``wait_for``).
+        """
+        self._refuse_if_running()
+        self._set_up()
+        with self._leading():
+            self._catch_up(self._batch_size)
+        return self.position
+
+    def replay(self, *, batch_size: int = 5000, progress: ProgressCallback | None = None) -> int:
+        """Drop and rebuild a projection's tables from position 0; return the final position."""
+        if not isinstance(self._consumer, Projection):
+            raise TypeError(f"{self.name} is a process manager: replaying it would repeat effects")
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self._refuse_if_running()
+        with self._leading():
+            with self._store.ddl_transaction() as tx:
+                tracking.create_table(tx)
+                tracking.reset(tx, self.name)
+                self._consumer.drop_tables(tx)
+                self._consumer.create_tables(tx)
+            self._is_set_up = True
+            self._set_position(0)
+            self._catch_up(batch_size, progress=progress)
+        return self.position
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _refuse_if_running(self) -> None:
+        if self.is_running:
+            raise RuntimeError(f"follower {self.name} is running on its thread")
+        self._stopping.clear()
+
+    @contextlib.contextmanager
+    def _leading(self) -> Iterator[None]:
+        if not self._leadership.try_acquire():
+            raise FollowerBusy(f"another instance of follower {self.name!r} is active")
+        try:
+            yield
+        finally:
+            self._leadership.release()
+
+    def _set_up(self) -> None:
+        if not self._is_set_up:
+            with self._store.ddl_transaction() as tx:
+                tracking.create_table(tx)
+                if isinstance(self._consumer, Projection):
+                    self._consumer.create_tables(tx)
+                position = tracking.ensure(tx, self.name)
+            self._is_set_up = True
+            self._set_position(position)
+
+    def _refresh_position(self) -> None:
+        self._set_up()
+        with self._store.transaction(readonly=True) as tx:
+            position = tracking.read_position(tx, self.name)
+        self._set_position(position)
+
+    def _set_position(self, position: int) -> None:
+        with self._changed:
+            self._position = position
+            self._changed.notify_all()
+
+    def _max_notification_id(self) -> int:
+        return self._app.recorder.max_notification_id() or 0
+
+    def _start_listener(self) -> None:
+        channel = getattr(self._app.recorder, "channel_name", None)
+        if self._store.kind != "postgres" or not channel:
+            return
+        self._listener = NotificationListener(
+            self._store.dedicated_connection,
+            [channel, tracking.POSITIONS_CHANNEL],
+            self._on_notify,
+        )
+        self._listener.start()
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        # New events wake everyone; a position moved by the active instance wakes standbys.
+        if channel != tracking.POSITIONS_CHANNEL or (payload == self.name and not self._active):
+            self._wake.set()
+
+    def _cycle(self) -> None:
+        self._set_up()
+        if self._leadership.try_acquire():
+            if not self._active:
+                logger.info("follower %s is active", self.name)
+                self._active = True
+            self._catch_up(self._batch_size)
+        else:
+            self._active = False
+            self._refresh_position()
+
+    def _catch_up(self, batch_size: int, progress: ProgressCallback | None = None) -> None:
+        stop = self._max_notification_id()
+        if progress:
+            progress(min(self.position, stop), stop)
+        while self.position < stop and not self._stopping.is_set():
+            if not self._leadership.try_acquire():
+                self._active = False
+                raise FollowerBusy(f"follower {self.name!r} lost its lock to another instance")
+            start = self.position
+            try:
+                if isinstance(self._consumer, Projection):
+                    self._project_batch(self._consumer, start, stop, batch_size)
+                else:
+                    self._process_batch(self._consumer, start, stop, batch_size)
+            except tracking.PositionConflict as conflict:
+                # A stale writer: skip nothing, apply nothing twice, go on from the truth.
+                logger.warning("%s; resuming from the stored position", conflict)
+                self._refresh_position()
+            if progress:
+                progress(min(self.position, stop), stop)
+
+    def _select(self, start: int, stop: int, limit: int) -> tuple[Sequence[Notification], int]:
+        """The next notifications after ``start`` and the position the batch reaches.
+
+        With a topic filter, a short batch still covers every id up to ``stop``: ids are in
+        commit order (the library's table lock), so none <= ``stop`` can appear later.
+        """
+        notifications = self._app.recorder.select_notifications(
+            start, limit, stop=stop, topics=self._topics, inclusive_of_start=False
+        )
+        end = notifications[-1].id if len(notifications) == limit else stop
+        return notifications, end
+
+    def _project_batch(self, projection: Projection, start: int, stop: int, limit: int) -> None:
+        notifications, end = self._select(start, stop, limit)
+        events = [(n.id, self._app.mapper.to_domain_event(n)) for n in notifications]
+        with self._store.transaction() as tx:
+            tracking.advance(tx, self.name, expected=start, new=end)
+            if events:
+                projection.apply(tx, events)
+        self._set_position(end)
+
+    def _process_batch(self, process: Process, start: int, stop: int, limit: int) -> None:
+        notifications, end = self._select(start, stop, limit)
+        position = start
+        for notification in notifications:
+            if self._stopping.is_set():
+                return
+            event = self._app.mapper.to_domain_event(notification)
+            self._handle_with_retries(process, notification.id, event)
+            self._advance(position, notification.id)
+            position = notification.id
+        if end > position:
+            self._advance(position, end)
+
+    def _handle_with_retries(self, process: Process, position: int, event: DomainEvent) -> None:
+        attempt = 1
+        while True:
+            try:
+                process.handle(position, event)
+                return
+            except Exception as error:
+                if attempt >= self._retry.attempts or self._stopping.is_set():
+                    raise
+                delay = self._retry.delay(attempt)
+                logger.warning(
+                    "%s failed on notification %d (attempt %d: %s); retrying in %.2fs",
+                    self.name,
+                    position,
+                    attempt,
+                    error,
+                    delay,
+                )
+                if self._stopping.wait(delay):
+                    raise
+                attempt += 1
+
+    def _advance(self, expected: int, new: int) -> None:
+        with self._store.transaction() as tx:
+            tracking.advance(tx, self.name, expected=expected, new=new)
+        self._set_position(new)
+
+
+def replay(
+    app: Application[Any],
+    store: ReadModelStore,
+    projection: Projection,
+    *,
+    batch_size: int = 5000,
+    progress: ProgressCallback | None = None,
+) -> int:
+    """Rebuild ``projection`` from position 0 (for ``mentorpay replay``); the final position."""
+    return Follower(app, store, projection).replay(batch_size=batch_size, progress=progress)

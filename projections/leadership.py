@@ -1,0 +1,159 @@
+"""Only one active instance per follower name; the others wait as standbys.
+
+PostgreSQL: a session advisory lock held on a dedicated connection (released by the server
+when the process or its connection dies). SQLite (one host): an OS file lock next to the
+database file, released by the kernel when the process dies. ``memory://``: a process-local lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import threading
+import weakref
+from typing import IO, Any, Protocol
+
+import psycopg
+
+from projections.store import ReadModelStore, advisory_lock_key
+
+logger = logging.getLogger(__name__)
+
+
+class Leadership(Protocol):
+    @property
+    def held(self) -> bool: ...
+
+    def try_acquire(self) -> bool:
+        """True if this instance holds the lock now (checks that a held lock is still alive)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class AdvisoryLockLeadership:
+    """``pg_try_advisory_lock`` on a stable 64-bit key, held by a dedicated connection."""
+
+    def __init__(self, store: ReadModelStore, name: str) -> None:
+        self._store = store
+        # Visible in pg_locks (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
+        self.key = advisory_lock_key(f"mentorpay.follower:{name}")
+        self._connection: psycopg.Connection[Any] | None = None
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def try_acquire(self) -> bool:
+        if self._held:
+            assert self._connection is not None
+            try:
+                # The lock dies with its session: make sure the session is still there.
+                self._connection.execute("SELECT 1")
+                return True
+            except psycopg.Error as error:
+                logger.warning("lost the session holding the follower lock: %s", error)
+                self._drop_connection()
+                return False
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = self._store.dedicated_connection()
+            row = self._connection.execute(
+                "SELECT pg_try_advisory_lock(%s) AS acquired", (self.key,)
+            ).fetchone()
+        except psycopg.Error:
+            self._drop_connection()
+            raise
+        self._held = bool(row and row["acquired"])
+        return self._held
+
+    def release(self) -> None:
+        # Closing the session releases its advisory locks; no explicit unlock needed.
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        self._held = False
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                connection.close()
+
+
+class FileLockLeadership:
+    """``flock`` on a lock file: exclusive across processes and across open files in one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def try_acquire(self) -> bool:
+        if self._file is not None:
+            return True
+        lock_file = open(self.path, "ab")  # noqa: SIM115 - held open for the follower's life
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            return False
+        self._file = lock_file
+        return True
+
+    def release(self) -> None:
+        lock_file, self._file = self._file, None
+        if lock_file is not None:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+            lock_file.close()
+
+
+_LOCAL_LOCKS: weakref.WeakKeyDictionary[ReadModelStore, dict[str, threading.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCAL_REGISTRY_LOCK = threading.Lock()
+
+
+class LocalLeadership:
+    """A process-local lock, for ``memory://`` stores (nothing outside the process sees them)."""
+
+    def __init__(self, store: ReadModelStore, name: str) -> None:
+        with _LOCAL_REGISTRY_LOCK:
+            self._lock = _LOCAL_LOCKS.setdefault(store, {}).setdefault(name, threading.Lock())
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def try_acquire(self) -> bool:
+        if not self._held:
+            self._held = self._lock.acquire(blocking=False)
+        return self._held
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
+def lock_file_path(database_path: str, name: str) -> str:
+    """``<db file>.follower-<name>.lock``, the name made safe for a file name."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    if safe != name:
+        safe += "-" + hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+    return f"{os.path.abspath(database_path)}.follower-{safe}.lock"
+
+
+def leadership_for(store: ReadModelStore, name: str) -> Leadership:
+    if store.kind == "postgres":
+        return AdvisoryLockLeadership(store, name)
+    if store.sqlite_path is not None:
+        return FileLockLeadership(lock_file_path(store.sqlite_path, name))
+    return LocalLeadership(store, name)

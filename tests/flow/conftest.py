@@ -1,0 +1,135 @@
+"""The whole product on loopback: the sandbox, the API with its workers, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from mentorpay.auth_tokens import issue_token
+from mentorpay.bootstrap import Container, build_container
+from mentorpay.servers import BackgroundServer
+from mentorpay.settings import Settings
+from processes.fulfilment import FulfilmentRetry
+from projections.catalog_file import read_catalog_file
+from sandbox.app import create_app as create_sandbox_app
+from sandbox.state import SandboxState
+
+DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
+WEBHOOK_SECRET = "whsec_flow_tests"
+JWT_SECRET = "flow-tests-jwt-secret-0123456789abcdef"
+
+
+@dataclass
+class Stack:
+    api_url: str
+    sandbox_url: str
+    container: Container
+    sandbox: SandboxState
+
+    def token(self, sub: str = "user-1", role: str = "user") -> str:
+        return issue_token(JWT_SECRET, sub, role)
+
+    def client(self, sub: str = "user-1", role: str = "user") -> httpx.Client:
+        return httpx.Client(
+            base_url=self.api_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token(sub, role)}"},
+        )
+
+    def sandbox_client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.sandbox_url, timeout=30)
+
+    def free_slot(self, event_type_id: int = 1001, skip: int = 0) -> datetime:
+        now = datetime.now(UTC)
+        with self.client() as client:
+            response = client.get(
+                f"/api/event-types/{event_type_id}/slots",
+                params={
+                    "start": (now + timedelta(days=1)).isoformat(),
+                    "end": (now + timedelta(days=8)).isoformat(),
+                },
+            )
+        assert response.status_code == 200, response.text
+        return datetime.fromisoformat(response.json()[skip]["start"])
+
+    def start_checkout(self, start: datetime, sub: str = "user-1", **overrides: Any) -> dict:
+        body = {
+            "eventTypeId": 1001,
+            "start": start.isoformat(),
+            "attendee": {
+                "name": "Alan Turing",
+                "email": "alan@example.com",
+                "timeZone": "Europe/London",
+            },
+        }
+        body.update(overrides)
+        with self.client(sub) as client:
+            response = client.post("/api/checkout-sessions", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def pay(self, checkout_session_id: str, card: str = "4242424242424242") -> httpx.Response:
+        with self.sandbox_client() as client:
+            return client.post(
+                f"/_sandbox/checkout/sessions/{checkout_session_id}/pay", json={"card": card}
+            )
+
+    def booking(self, booking_id: str, sub: str = "user-1") -> dict:
+        with self.client(sub) as client:
+            response = client.get(f"/api/bookings/{booking_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def calcom_bookings(self) -> list[dict]:
+        with self.sandbox_client() as client:
+            response = client.get("/_sandbox/calcom/bookings")
+        assert response.status_code == 200, response.text
+        return response.json()["bookings"]
+
+
+def settings_for(database_url: str, sandbox_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "stripe_api_base": sandbox_url,
+        "calcom_api_base": sandbox_url,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "jwt_secret": JWT_SECRET,
+        "smtp_url": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    """Override in a test module to change settings (e.g. SMTP)."""
+    return {}
+
+
+@pytest.fixture
+def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+    sandbox_state = SandboxState()
+    with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
+        settings = settings_for(database_url, sandbox_server.url, **stack_settings)
+        container = build_container(
+            settings,
+            poll_interval=0.2,
+            fulfilment_retry=FulfilmentRetry(attempts=4, initial_delay=0.05, max_delay=0.2),
+        )
+        try:
+            container.catalog.load(read_catalog_file(DEMO_CATALOG))
+            container.start_workers()
+            with BackgroundServer(create_app(container)) as api_server:
+                sandbox_state.add_webhook_endpoint(
+                    f"{api_server.url}/api/webhooks/stripe", WEBHOOK_SECRET
+                )
+                yield Stack(api_server.url, sandbox_server.url, container, sandbox_state)
+        finally:
+            container.close()

@@ -1,0 +1,27 @@
+"""Gateways are tested against the live sandbox: real HTTP on loopback, the official SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from processes.gateways.calcom_gateway import CalcomGateway
+from processes.gateways.stripe_gateway import StripeGateway
+from tests.sandbox.conftest import RunningSandbox, sandbox  # noqa: F401
+
+STRIPE_TEST_KEY = "sk_test_mentorpay_gateways"
+CALCOM_TEST_KEY = "cal_test_mentorpay_gateways"
+
+
+@pytest.fixture
+def stripe_gateway(sandbox: RunningSandbox) -> Iterator[StripeGateway]:  # noqa: F811
+    gateway = StripeGateway(STRIPE_TEST_KEY, sandbox.url, timeout=5, max_network_retries=2)
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture
+def calcom(sandbox: RunningSandbox) -> Iterator[CalcomGateway]:  # noqa: F811
+    with CalcomGateway(CALCOM_TEST_KEY, sandbox.url, timeout=2) as gateway:
+        yield gateway
