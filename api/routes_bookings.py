@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from api.auth import Principal, current_principal
 from api.dependencies import container
 from api.problems import Problem
 from api.schemas import (
+    MAX_EVENT_TYPE_ID,
     BookingView,
     CheckoutSessionRequest,
     CheckoutSessionResponse,
@@ -19,6 +20,7 @@ from api.schemas import (
     ConfirmResponse,
     PaymentView,
     SlotView,
+    TimeZoneName,
 )
 from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
 from mentorpay.bootstrap import Container
@@ -34,11 +36,11 @@ MAX_SLOT_RANGE = timedelta(days=31)
 
 @router.get("/event-types/{event_type_id}/slots", response_model=list[SlotView])
 def list_slots(
-    event_type_id: int,
+    event_type_id: Annotated[int, Path(gt=0, le=MAX_EVENT_TYPE_ID)],
     start: datetime,
     end: datetime,
     c: Annotated[Container, Depends(container)],
-    timeZone: Annotated[str, Query(max_length=64)] = "UTC",
+    timeZone: Annotated[TimeZoneName, Query()] = "UTC",
 ) -> list[SlotView]:
     if start.tzinfo is None or end.tzinfo is None:
         raise Problem(422, "Invalid request", "start and end need a UTC offset")

@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -34,6 +35,19 @@ def _iana_zone(name: str) -> str:
 TimeZoneName = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana_zone)
 ]
+# Cal.com ids are 32-bit; a bound also keeps an absurd number from reaching the database.
+MAX_EVENT_TYPE_ID = 2**31 - 1
+EventTypeId = Annotated[int, Field(gt=0, le=MAX_EVENT_TYPE_ID, strict=True)]
+
+
+def _iso_text(value: object) -> object:
+    # Lax mode would read a bare number as a Unix timestamp; the contract says ISO 8601 text.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string with a UTC offset")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class Strict(BaseModel):
@@ -49,8 +63,8 @@ class Attendee(Strict):
 class CheckoutSessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    eventTypeId: int = Field(gt=0, strict=True)
-    start: AwareDatetime
+    eventTypeId: EventTypeId
+    start: IsoDatetime
     attendee: Attendee
 
 

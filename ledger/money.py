@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Self
 
 from ledger.currencies import ISO_4217_CURRENCIES, ZERO_DECIMAL_CURRENCIES, minor_unit_exponent
@@ -12,7 +12,7 @@ from ledger.errors import CurrencyMismatch, LedgerValidationError
 
 __all__ = ["ZERO_DECIMAL_CURRENCIES", "Money", "minor_unit_exponent", "normalise_currency"]
 
-_MAJOR_AMOUNT = re.compile(r"\d{1,18}(?:\.\d{1,18})?")
+_MAJOR_AMOUNT = re.compile(r"\d{1,30}(?:\.\d{1,30})?")
 
 
 def normalise_currency(currency: object) -> str:
@@ -46,7 +46,8 @@ class Money:
 
     @classmethod
     def from_major(cls, text: str, currency: str) -> Self:
-        """Parse "75.00" (major units) exactly; more decimals than the currency has is an error."""
+        """Parse "75.00" (major units, up to 30 digits) exactly; more decimals than the
+        currency has is an error."""
         code = normalise_currency(currency)
         if not isinstance(text, str) or not _MAJOR_AMOUNT.fullmatch(text.strip()):
             raise LedgerValidationError(f"not a plain non-negative decimal amount: {text!r}")
@@ -60,8 +61,11 @@ class Money:
             raise LedgerValidationError(
                 f"{code.upper()} has {exponent} decimal(s); {text!r} has {decimals}"
             )
-        # At most 18 + 3 digits: well inside the default 28-digit context, so this is exact.
-        return cls(int(value.scaleb(exponent)), code)
+        with localcontext() as context:
+            # Room for 30 + 3 digits, and a loud failure rather than any silent rounding.
+            context.prec = 40
+            context.traps[Inexact] = True
+            return cls(int(value.scaleb(exponent)), code)
 
     def format(self) -> str:
         """ "75.00 USD", "5000 JPY": built from integers so no rounding can creep in."""

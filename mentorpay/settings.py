@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     cron_secret: SecretStr = SecretStr("dev-only-cron-secret")
     payout_hold_hours: int = Field(default=72, ge=0)
     platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
-    checkout_expires_minutes: int = Field(default=30, ge=30, le=24 * 60)
+    # Stripe allows 30 min to 24 h; the checkout adds a minute of margin to the lower bound.
+    checkout_expires_minutes: int = Field(default=30, ge=30, le=24 * 60 - 2)
     free_cancel_hours: int = Field(default=24, ge=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"

@@ -23,6 +23,9 @@ IDEMPOTENT_CHECKOUT_NAMESPACE = uuid5(NAMESPACE_URL, "https://mentorpay.invalid/
 # The slot hold outlives the checkout a little, so a payment made at the last second can
 # still be booked with it.
 RESERVATION_MARGIN = timedelta(minutes=10)
+# Stripe wants expires_at at least 30 minutes after it receives the request; whole seconds and
+# the request's own time would otherwise put the minimum just out of reach.
+EXPIRY_MARGIN = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class CheckoutService:
             raise Unprocessable("the slot is in the past")
         end = start + timedelta(minutes=event_type.duration_minutes)
         self._check_offered(event_type, start, end)
-        expires_at = now + timedelta(minutes=self._settings.expires_minutes)
+        expires_at = now + timedelta(minutes=self._settings.expires_minutes) + EXPIRY_MARGIN
         reservation_uid = self._reserve(event_type, start)
         try:
             session = self._stripe.create_checkout_session(
@@ -168,10 +171,11 @@ class CheckoutService:
             raise SlotTaken("that time is not a free slot of this event type")
 
     def _reserve(self, event_type: EventType, start: datetime) -> str:
+        # No slot duration: Cal.com refuses one for fixed-length event types.
         minutes = self._settings.expires_minutes + int(RESERVATION_MARGIN.total_seconds() // 60)
         try:
             reservation = self._calcom.reserve_slot(
-                event_type.id, start, event_type.duration_minutes, minutes
+                event_type.id, start, reservation_minutes=minutes
             )
         except SlotUnavailable as error:
             raise SlotTaken(f"the slot was just taken: {error}") from error

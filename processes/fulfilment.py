@@ -88,7 +88,6 @@ class Fulfilment:
         created = self._calcom.create_booking(
             event_type_id=request.event_type_id,
             start=request.start,
-            length_minutes=int((request.end - request.start).total_seconds() // 60),
             attendee_name=request.attendee_name,
             attendee_email=request.attendee_email,
             attendee_time_zone=request.attendee_time_zone,

@@ -186,13 +186,15 @@ class Follower:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Wake the loop and wait for it; a handler stuck in a call may outlast ``timeout``."""
         self._stopping.set()
         self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
                 logger.warning("follower %s did not stop within %ss", self.name, timeout)
+            else:
+                self._thread = None
 
     def __enter__(self) -> Follower:
         self.start()

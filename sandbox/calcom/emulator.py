@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from sandbox.calcom.errors import bad_request, not_found, success
+from sandbox.calcom.envelopes import bad_request, not_found, success
 from sandbox.calcom.event_types import EventTypeIn, event_type_view
 from sandbox.calcom.models import BookingIn, CancelIn, ReservationIn
 from sandbox.calcom.queries import BookingQuery
@@ -68,7 +68,7 @@ class CalcomEmulator:
         )
 
         @fallback.api_route("/v2/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
-        def unknown_route(request: Request, rest: str) -> None:
+        def unknown_route(request: Request) -> None:
             raise not_found(f"Cannot {request.method} {request.url.path}")
 
         router.include_router(fallback)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sandbox.calcom.errors import bad_request
+from sandbox.calcom.envelopes import bad_request
 from sandbox.calcom.records import Booking
 from sandbox.calcom.times import parse_instant
 

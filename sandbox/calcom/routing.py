@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from sandbox.calcom.errors import CalcomError, bad_request, error_envelope, unauthorized
+from sandbox.calcom.envelopes import CalcomError, bad_request, error_envelope, unauthorized
 
 logger = logging.getLogger(__name__)
 

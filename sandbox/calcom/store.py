@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sandbox.calcom.availability import is_scheduled_start, slot_starts
-from sandbox.calcom.errors import bad_request, not_found, unprocessable
+from sandbox.calcom.envelopes import bad_request, not_found, unprocessable
 from sandbox.calcom.event_types import EventType, demo_event_types
 from sandbox.calcom.records import Attendee, Booking, Host, MetadataValue, Reservation
 from sandbox.calcom.times import iso_utc

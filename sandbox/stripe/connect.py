@@ -77,9 +77,9 @@ class Connect:
         )
 
     def create_account(self, p: AccountCreate) -> JSON:
-        requested = p.capabilities.model_dump(exclude_none=True) if p.capabilities else {}
         profile = p.business_profile
-        # A new account has not been onboarded yet: nothing is enabled, capabilities wait.
+        # A new account has not been onboarded yet: nothing is enabled and every capability
+        # is inactive (Stripe lists only requested ones; here both are always listed).
         return self._store.add(
             objects.account(
                 account_id=new_id("acct_", 16),
@@ -91,7 +91,7 @@ class Connect:
                 business_name=profile.name if profile else None,
                 business_url=profile.url if profile else None,
                 default_currency=p.default_currency or _DEFAULT_CURRENCY.get(p.country, "usd"),
-                capabilities={name: "inactive" for name, r in requested.items() if r["requested"]},
+                capabilities={"card_payments": "inactive", "transfers": "inactive"},
                 enabled=False,
                 metadata=dict(p.metadata),
             )

@@ -48,7 +48,7 @@ def test_a_server_error_is_retried_by_the_sdk_and_refunds_once(sandbox, stripe_g
 
 
 def test_when_retries_run_out_the_error_is_transient_and_a_later_retry_refunds_once(
-    sandbox, stripe_gateway, paid
+    sandbox, stripe_gateway, no_retries, paid
 ):
     # max_network_retries=2: three attempts, all failing.
     arm_fault(sandbox.url, service="stripe", method="POST", path="/v1/refunds", status=503, times=3)
@@ -59,7 +59,8 @@ def test_when_retries_run_out_the_error_is_transient_and_a_later_retry_refunds_o
     assert failure.value.http_status == 503
     assert stripe_gateway.list_refunds(paid.payment_intent_id) == []
 
-    made = refund(stripe_gateway, paid)  # the caller's own retry, same key
+    # The caller's own retry, same key, one attempt: the SDK used up all three faults.
+    made = refund(no_retries, paid)
     assert stripe_gateway.list_refunds(paid.payment_intent_id) == [made]
 
 

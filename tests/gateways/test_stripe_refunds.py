@@ -69,3 +69,15 @@ def test_refunds_are_listed_per_payment_and_all_together(sandbox, stripe_gateway
     assert stripe_gateway.list_refunds(other.payment_intent_id) == [theirs]
     assert {r.id for r in stripe_gateway.list_refunds()} >= {mine.id, theirs.id}
     assert mine.reason is None
+
+
+def test_listing_follows_stripe_pages_past_the_first_hundred(stripe_gateway, paid):
+    made = {
+        refund(stripe_gateway, paid, Money(1, "usd"), f"refund:cent:{i}", reason=None).id
+        for i in range(101)
+    }
+
+    listed = stripe_gateway.list_refunds(paid.payment_intent_id)
+
+    assert len(listed) == 101
+    assert {r.id for r in listed} == made

@@ -130,7 +130,7 @@ def test_from_major_rejects_what_is_not_an_exact_amount(text: str, currency: str
 
 
 @given(
-    amount=st.integers(min_value=0, max_value=10**18),
+    amount=st.integers(min_value=0, max_value=10**30 - 1),
     currency=st.sampled_from(sorted(ISO_4217_CURRENCIES)),
 )
 def test_format_and_from_major_round_trip(amount: int, currency: str) -> None:

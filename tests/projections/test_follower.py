@@ -170,3 +170,14 @@ def test_bad_configuration_is_refused(toy: Toy) -> None:
         Follower(toy.app, toy.store, object())  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Follower(toy.app, toy.store, RecordingProcess(toy.store)).replay()
+
+
+def test_memory_urls_work_end_to_end() -> None:
+    with toy_world("memory://") as toy:
+        last = toy.append(counters=2, increments=2)
+        with Follower(toy.app, toy.store, CounterView(), poll_interval=0.05) as follower:
+            wait_until(lambda: follower.is_active)
+            with pytest.raises(FollowerBusy):
+                Follower(toy.app, toy.store, CounterView()).run_until_caught_up()
+            assert follower.wait_for(last, timeout=10)
+        assert toy.view() == toy.fold()

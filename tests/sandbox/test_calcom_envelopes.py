@@ -44,7 +44,6 @@ ENDPOINTS: list[tuple[str, str, str, Any]] = [
     ("GET", "/v2/bookings/some-uid", BOOKINGS_VERSION, None),
     ("POST", "/v2/bookings/some-uid/cancel", BOOKINGS_VERSION, {}),
 ]
-IDS = [f"{method} {path.split('?')[0]}" for method, path, _, _ in ENDPOINTS]
 
 
 @pytest.fixture
@@ -60,42 +59,35 @@ def call(
     return http.request(method, path, json=body, headers=headers)
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
-def test_without_credentials_every_endpoint_is_401(
-    http: httpx.Client, endpoint: tuple[str, str, str, Any]
-) -> None:
-    response = call(http, endpoint, {"cal-api-version": endpoint[2]})
+def test_without_credentials_every_endpoint_is_401(http: httpx.Client) -> None:
+    for endpoint in ENDPOINTS:
+        response = call(http, endpoint, {"cal-api-version": endpoint[2]})
 
-    message = assert_error(response, 401, "UnauthorizedException")
-    assert message.startswith("ApiAuthStrategy - No authentication method provided")
+        message = assert_error(response, 401, "UnauthorizedException")
+        assert message.startswith("ApiAuthStrategy - No authentication method provided"), endpoint
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    ["Bearer sk_test_123", "Bearer cal_", "Basic cal_live_abc", "cal_live_abc", "Bearer"],
-)
-def test_a_key_that_is_not_a_cal_api_key_is_401(http: httpx.Client, authorization: str) -> None:
-    response = call(
-        http, ENDPOINTS[6], {"Authorization": authorization, "cal-api-version": BOOKINGS_VERSION}
-    )
+def test_a_key_that_is_not_a_cal_api_key_is_401(http: httpx.Client) -> None:
+    for authorization in ("Bearer sk_test_123", "Bearer cal_", "Basic cal_live_abc", "cal_live"):
+        headers = {"Authorization": authorization, "cal-api-version": BOOKINGS_VERSION}
 
-    message = assert_error(response, 401, "UnauthorizedException")
-    assert message == "ApiAuthStrategy - api key - Your api key is not valid"
+        response = http.get("/v2/bookings", headers=headers)
+
+        message = assert_error(response, 401, "UnauthorizedException")
+        assert message == "ApiAuthStrategy - api key - Your api key is not valid", authorization
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
-def test_every_endpoint_requires_its_own_cal_api_version(
-    http: httpx.Client, endpoint: tuple[str, str, str, Any]
-) -> None:
+def test_every_endpoint_requires_its_own_cal_api_version(http: httpx.Client) -> None:
     auth = {"Authorization": f"Bearer {API_KEY}"}
-    other = BOOKINGS_VERSION if endpoint[2] == SLOTS_VERSION else SLOTS_VERSION
+    for endpoint in ENDPOINTS:
+        other = BOOKINGS_VERSION if endpoint[2] == SLOTS_VERSION else SLOTS_VERSION
 
-    missing = call(http, endpoint, auth)
-    wrong = call(http, endpoint, {**auth, "cal-api-version": other})
+        missing = call(http, endpoint, auth)
+        wrong = call(http, endpoint, {**auth, "cal-api-version": other})
 
-    for response in (missing, wrong):
-        message = assert_error(response, 400, "BadRequestException")
-        assert f"cal-api-version: {endpoint[2]}" in message
+        for response in (missing, wrong):
+            message = assert_error(response, 400, "BadRequestException")
+            assert f"cal-api-version: {endpoint[2]}" in message, endpoint
 
 
 def test_success_envelopes(http: httpx.Client) -> None:
@@ -110,11 +102,8 @@ def test_success_envelopes(http: httpx.Client) -> None:
     assert body["pagination"]["totalItems"] == 0
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/v2/me"), ("PUT", "/v2/bookings"), ("DELETE", "/v2/bookings/some-uid")],
-)
-def test_unknown_routes_are_404_envelopes(http: httpx.Client, method: str, path: str) -> None:
-    response = http.request(method, path)
+def test_unknown_routes_are_404_envelopes(http: httpx.Client) -> None:
+    for method, path in (("GET", "/v2/me"), ("PUT", "/v2/bookings"), ("DELETE", "/v2/bookings/x")):
+        response = http.request(method, path)
 
-    assert assert_error(response, 404, "NotFoundException") == f"Cannot {method} {path}"
+        assert assert_error(response, 404, "NotFoundException") == f"Cannot {method} {path}"

@@ -1,4 +1,4 @@
-"""Cal.com's error envelope and the exceptions the emulator raises to produce it."""
+"""Cal.com's success and error envelopes, and the exception that produces the latter."""
 
 from __future__ import annotations
 

@@ -1,0 +1,240 @@
+"""How fast can the ledger record payments on PostgreSQL, next to raw INSERTs?
+
+Creates a scratch database (dropped at the end) on the server named by
+``MENTORPAY_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``) and
+measures, with 1 and 8 threads:
+
+- ``record_payment`` commands/s: each on a booking requested beforehand, so only the
+  command is timed (load payment + booking, decide, save 2 events in one transaction);
+- raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
+
+Usage: ``.venv/bin/python bench/ledger_append.py [--seconds 3] [--count N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from queue import Empty, SimpleQueue
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ledger import Booking, BookingRequest, Ledger, Money
+from mentorpay.persistence import eventsourcing_env, parse_database_url
+
+SERVER_URL = os.environ.get(
+    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+THREAD_COUNTS = (1, 8)
+PRICE = Money(7500, "usd")
+PAID_AT = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+# Without --count, enough prepared bookings for this many commands/s (far above the
+# ~600 saves/s measured for this library on 2 cores); a phase stops early if they run out.
+MAX_EXPECTED_RATE = 2000
+
+
+@dataclass(frozen=True)
+class Result:
+    label: str
+    threads: int
+    done: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    name = f"mentorpay_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float]:
+    """Call ``work`` on ``threads`` threads until ``seconds`` pass or it returns False."""
+    barrier = threading.Barrier(threads + 1)
+    counts = [0] * threads
+    deadline = 0.0
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        while time.perf_counter() < deadline and work():
+            counts[index] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    start = time.perf_counter()
+    deadline = start + seconds
+    barrier.wait()
+    for thread in pool:
+        thread.join()
+    return sum(counts), time.perf_counter() - start
+
+
+def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
+    """Request ``count`` bookings, saved in large batches since this part is not measured."""
+    queue: SimpleQueue[uuid.UUID] = SimpleQueue()
+    batch: list[Booking] = []
+    for i in range(count):
+        booking_id = uuid.uuid4()
+        request = BookingRequest(
+            user_id=f"user-{i}",
+            mentor_id="mentor-bench",
+            event_type_id=1001,
+            start=PAID_AT + timedelta(days=3),
+            end=PAID_AT + timedelta(days=3, minutes=30),
+            attendee_name="Bench Mark",
+            attendee_email="bench@example.com",
+            attendee_time_zone="Europe/Berlin",
+            price_amount=PRICE.amount,
+            currency=PRICE.currency,
+            platform_fee_amount=750,
+            checkout_session_id=f"cs_bench_{booking_id.hex}",
+            reservation_uid=f"res_{booking_id.hex}",
+            expires_at=PAID_AT + timedelta(minutes=30),
+        )
+        batch.append(Booking.request_new(booking_id, request))
+        queue.put(booking_id)
+        if len(batch) == 500:
+            ledger.save(*batch)
+            batch = []
+    if batch:
+        ledger.save(*batch)
+    return queue
+
+
+WARM_UP = 20  # untimed commands first: connection pool, caches
+
+
+def bench_record_payment(ledger: Ledger, threads: int, seconds: float, count: int) -> Result:
+    bookings = prepare_bookings(ledger, count + WARM_UP)
+
+    def record_one() -> bool:
+        try:
+            booking_id = bookings.get_nowait()
+        except Empty:
+            return False
+        pi = f"pi_{booking_id.hex}"
+        ledger.record_payment(
+            payment_intent_id=pi,
+            charge_id=f"ch_{booking_id.hex}",
+            amount=PRICE,
+            booking_id=booking_id,
+            paid_at=PAID_AT,
+        )
+        return True
+
+    for _ in range(WARM_UP):
+        record_one()
+    done, elapsed = run_threads(threads, seconds, record_one)
+    return Result("ledger record_payment", threads, done, elapsed)
+
+
+def average_event_size(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT avg(octet_length(state) + octet_length(topic) + 24) FROM ledger_events"
+        ).fetchone()
+    return int(row[0]) if row and row[0] else 400
+
+
+def bench_raw_insert(conninfo: str, threads: int, seconds: float, count: int, size: int) -> Result:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_rows (id bigserial PRIMARY KEY, "
+            "originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+            "topic text NOT NULL, state bytea NOT NULL)"
+        )
+    payload = b"x" * max(size - 40, 1)
+    remaining = [count]
+    lock = threading.Lock()
+    local = threading.local()
+    connections: list[psycopg.Connection] = []
+
+    def insert_one() -> bool:
+        with lock:
+            if remaining[0] <= 0:
+                return False
+            remaining[0] -= 1
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(conninfo, autocommit=True)
+            with lock:
+                connections.append(conn)
+        # autocommit: each INSERT is its own transaction, like each ledger command.
+        conn.execute(
+            "INSERT INTO bench_rows (originator_id, originator_version, topic, state) "
+            "VALUES (%s, 1, 'mentorpay.Payment.Paid', %s)",
+            (uuid.uuid4(), payload),
+        )
+        return True
+
+    try:
+        done, elapsed = run_threads(threads, seconds, insert_one)
+    finally:
+        for conn in connections:
+            conn.close()
+    return Result("raw INSERT transaction", threads, done, elapsed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each phase")
+    parser.add_argument(
+        "--count", type=int, default=None, help="commands per phase (stops the phase early)"
+    )
+    args = parser.parse_args(argv)
+    budget = args.count or int(args.seconds * MAX_EXPECTED_RATE)
+    seconds = args.seconds if args.count is None else float("inf")
+
+    with scratch_database(SERVER_URL) as database_url:
+        conninfo = parse_database_url(database_url).psycopg_conninfo
+        results: list[Result] = []
+        with Ledger(eventsourcing_env(database_url)) as ledger:
+            for threads in THREAD_COUNTS:
+                results.append(bench_record_payment(ledger, threads, seconds, budget))
+        size = average_event_size(conninfo)
+        for threads in THREAD_COUNTS:
+            # Raw inserts need nothing prepared, so only --count (if given) limits them.
+            raw_budget = args.count or sys.maxsize
+            results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
+
+    print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
+    for result in results:
+        print(
+            f"{result.label:<24} threads={result.threads}  {result.done:>6} in "
+            f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s"
+        )
+    by_key = {(r.label, r.threads): r.rate for r in results}
+    for threads in THREAD_COUNTS:
+        ledger_rate = by_key[("ledger record_payment", threads)]
+        raw_rate = by_key[("raw INSERT transaction", threads)]
+        ratio = ledger_rate / raw_rate if raw_rate else 0.0
+        print(f"ratio ledger/raw, threads={threads}: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
