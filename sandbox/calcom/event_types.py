@@ -164,7 +164,7 @@ def event_type_view(event_type: EventType) -> dict[str, Any]:
     }
 
 
-# The product's demo catalogue refers to these ids; NOTES.md documents them.
+# The product's demo catalogue refers to these ids; sandbox/README.md documents them.
 DEMO_EVENT_TYPES: tuple[dict[str, Any], ...] = (
     {
         "id": 1001,

@@ -58,7 +58,7 @@ class ReservationIn(BaseModel):
     eventTypeId: EventTypeId
     slotStart: datetime
     slotDuration: Minutes | None = None
-    # Minutes the slot is held; Cal.com lets only the event type's owner set it (see NOTES.md).
+    # Minutes held; only the event type's owner may set it (see sandbox/README.md).
     reservationDuration: Minutes | None = None
 
     _slot_start = field_validator("slotStart", mode="before")(_instant)

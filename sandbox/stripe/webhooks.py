@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -139,7 +138,7 @@ class WebhookDispatcher:
             thread.join(self.policy.timeout + 5)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.policy.timeout, follow_redirects=False) as client:
+        with httpx.Client(follow_redirects=False) as client:
             while (job := self._next_due()) is not None:
                 try:
                     self._attempt(client, job)
@@ -163,12 +162,15 @@ class WebhookDispatcher:
                 job.payload, job.endpoint.secret, self._clock.timestamp()
             ),
         }
-        attempted_at = datetime.now(UTC)
+        attempted_at = self._clock.now()
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         try:
-            status = client.post(job.endpoint.url, content=job.payload, headers=headers).status_code
+            response = client.post(
+                job.endpoint.url, content=job.payload, headers=headers, timeout=self.policy.timeout
+            )
+            status = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         delivered = status is not None and 200 <= status < 300

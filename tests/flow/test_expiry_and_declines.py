@@ -34,11 +34,20 @@ def test_an_unpaid_checkout_expires_and_frees_its_slot(stack: Stack) -> None:
     checkout = stack.start_checkout(start)
     assert not _offered(stack, start)  # held while the customer pays
 
-    # Past the checkout's expiry but within the slot hold's own lifetime (it outlives the
-    # checkout by a margin), so only our release can free the slot this soon.
+    # Jump just past the checkout's expiry but not past the slot hold's own end (it outlives
+    # the checkout by a margin), so only our release can free the slot this soon.
+    expires_at = datetime.fromisoformat(checkout["expiresAt"])
+    (hold,) = _reservations(stack)
+    hold_until = datetime.fromisoformat(hold["reservationUntil"].replace("Z", "+00:00"))
+    target = expires_at + timedelta(seconds=30)
+    assert target < hold_until
     with stack.sandbox_client() as sandbox:
-        advanced = sandbox.post("/_sandbox/clock/advance", json={"seconds": 31 * 60})
+        advanced = sandbox.post(
+            "/_sandbox/clock/advance",
+            json={"seconds": (target - datetime.now(expires_at.tzinfo)).total_seconds()},
+        )
     assert advanced.status_code == 200, advanced.text
+    assert datetime.fromisoformat(advanced.json()["now"]) < hold_until
 
     booking = wait_until(
         lambda: (b := stack.booking(checkout["bookingId"]))["status"] == "EXPIRED" and b,

@@ -69,10 +69,12 @@ def test_page_shows_the_item_and_its_amount_and_loads_nothing_external(sandbox):
     assert page.external == []
 
 
-@pytest.mark.parametrize(("currency", "amount", "shown"),
-                         [("jpy", 5000, "5,000 JPY"), ("eur", 123456, "1,234.56 EUR")])
-def test_amounts_are_formatted_from_minor_units_zero_decimal_aware(sandbox, currency, amount,
-                                                                   shown):
+@pytest.mark.parametrize(
+    ("currency", "amount", "shown"), [("jpy", 5000, "5,000 JPY"), ("eur", 123456, "1,234.56 EUR")]
+)
+def test_amounts_are_formatted_from_minor_units_zero_decimal_aware(
+    sandbox, currency, amount, shown
+):
     session = create_session(sdk(sandbox), amount=amount, currency=currency)
     assert shown in page_of(sandbox, session.id)[1].visible
 
@@ -83,9 +85,11 @@ def test_the_script_pays_through_the_control_and_then_follows_the_return_url(san
     _, page, url = page_of(sandbox, session.id)
 
     assert page.config["redirectUrl"] == (
-        f"https://mentorpay.example/return?session_id={session.id}")
-    response = HTTP.post(urljoin(url, page.config["payUrl"]),
-                         json={"card": "4242 4242 4242 4242", "email": None})
+        f"https://mentorpay.example/return?session_id={session.id}"
+    )
+    response = HTTP.post(
+        urljoin(url, page.config["payUrl"]), json={"card": "4242 4242 4242 4242", "email": None}
+    )
     assert response.status_code == 200
     assert client.v1.checkout.sessions.retrieve(session.id).status == "complete"
 

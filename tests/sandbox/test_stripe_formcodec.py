@@ -34,18 +34,32 @@ def lists_restored(value: Any) -> Any:
 def test_decodes_what_the_sdk_sends_for_a_checkout_session():
     params = {
         "mode": "payment",
-        "line_items": [{"price_data": {"currency": "usd", "unit_amount": 7500,
-                                       "product_data": {"name": "Mentoring & more"}},
-                        "quantity": 1}],
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 7500,
+                    "product_data": {"name": "Mentoring & more"},
+                },
+                "quantity": 1,
+            }
+        ],
         "metadata": {"booking_id": "b=1&2"},
         "expand": ["payment_intent"],
     }
     decoded = decode_form(sdk_body(params))
     assert decoded == {
         "mode": "payment",
-        "line_items": {"0": {"price_data": {"currency": "usd", "unit_amount": "7500",
-                                            "product_data": {"name": "Mentoring & more"}},
-                             "quantity": "1"}},
+        "line_items": {
+            "0": {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": "7500",
+                    "product_data": {"name": "Mentoring & more"},
+                },
+                "quantity": "1",
+            }
+        },
         "metadata": {"booking_id": "b=1&2"},
         "expand": {"0": "payment_intent"},
     }
@@ -92,14 +106,18 @@ def test_undecodable_bodies_are_refused(body):
         decode_form(body)
 
 
-_KEYS = st.text(st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)),
-                min_size=1, max_size=6)
+_KEYS = st.text(
+    st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)), min_size=1, max_size=6
+)
 _SCALARS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8) | st.integers(
-    -10**6, 10**6).map(str)
+    -(10**6), 10**6
+).map(str)
 _VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.dictionaries(_KEYS, inner, min_size=1, max_size=3)
-    | st.lists(inner, min_size=1, max_size=3),
+    lambda inner: (
+        st.dictionaries(_KEYS, inner, min_size=1, max_size=3)
+        | st.lists(inner, min_size=1, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -113,9 +131,15 @@ def test_decoding_inverts_the_sdk_encoder(params):
 
 @pytest.mark.parametrize(
     ("amount", "currency", "shown"),
-    [(7500, "usd", "75.00 USD"), (5, "eur", "0.05 EUR"), (123456789, "usd", "1,234,567.89 USD"),
-     (1000, "jpy", "1,000 JPY"), (1000, "KRW", "1,000 KRW"), (1234, "kwd", "1.234 KWD"),
-     (-250, "gbp", "-2.50 GBP")],
+    [
+        (7500, "usd", "75.00 USD"),
+        (5, "eur", "0.05 EUR"),
+        (123456789, "usd", "1,234,567.89 USD"),
+        (1000, "jpy", "1,000 JPY"),
+        (1000, "KRW", "1,000 KRW"),
+        (1234, "kwd", "1.234 KWD"),
+        (-250, "gbp", "-2.50 GBP"),
+    ],
 )
 def test_amounts_are_shown_in_the_currencys_major_unit(amount, currency, shown):
     assert format_amount(amount, currency) == shown

@@ -190,6 +190,29 @@ def test_delivery_happens_off_the_request_thread(sandbox):
     assert attempts[0]["delivered"] is True
 
 
+def test_a_receiver_too_slow_to_answer_counts_as_a_failure_and_is_retried(sandbox):
+    sandbox.state.stripe.webhooks.policy = RetryPolicy(timeout=0.3)
+    calls: list[bool] = []
+    released: list[bool] = []
+    slow_once = FastAPI()
+
+    @slow_once.post("/hook")
+    def hook() -> dict[str, str]:
+        calls.append(True)
+        if len(calls) == 1:
+            wait_until(lambda: released, timeout=5)
+        return {}
+
+    client = sdk(sandbox)
+    with BackgroundServer(slow_once) as server:
+        register(sandbox, f"{server.url}/hook", SECRET)
+        client.v1.checkout.sessions.expire(create_session(client).id)
+        attempts = wait_until(lambda: (a := deliveries(sandbox)) and a[-1]["delivered"] and a)
+        released.append(True)
+    assert [(a["attempt"], a["status"]) for a in attempts] == [(1, None), (2, 200)]
+    assert "Timeout" in attempts[0]["error"]
+
+
 def test_reset_forgets_test_endpoints_but_keeps_startup_ones(sandbox):
     with receiver() as kept, receiver() as dropped:
         sandbox.state.add_webhook_endpoint(kept.url, SECRET)  # what the CLI flag does
