@@ -8,7 +8,7 @@ measures, with 1 and 8 threads:
   command is timed (load payment + booking, decide, save 2 events in one transaction);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
-Usage: ``.venv/bin/python bench/ledger_append.py [--seconds 3] [--count N]``
+Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N]``
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from queue import Empty, SimpleQueue
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ledger import Booking, BookingRequest, Ledger, Money
 from mentorpay.persistence import eventsourcing_env, parse_database_url

@@ -158,7 +158,7 @@ class Booking(BaseAggregate[UUID]):
     def confirm_payment(self, payment_id: UUID, payment_intent_id: str) -> bool:
         if self.payment_id == payment_id:
             return False
-        if self.disposition_for(self.price) != Disposition.ACCEPTED:
+        if self.payment_id is not None or self.status != BookingStatus.AWAITING_PAYMENT:
             raise InvalidTransition(f"booking {self.id} is {self.status}, not awaiting payment")
         self.trigger_event(
             self.PaymentConfirmed, payment_id=payment_id, payment_intent_id=payment_intent_id

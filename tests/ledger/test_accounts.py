@@ -106,20 +106,36 @@ def test_a_refund_before_booking_comes_out_of_clearing(ledger: Ledger) -> None:
 
 
 def test_events_without_money_post_nothing(ledger: Ledger) -> None:
+    _, paid_out_later = accepted_booking(ledger)
+    ledger.mark_payout_eligible(
+        payment_id=paid_out_later, destination_account="acct_ada", now=T0 + HOLD, hold=HOLD
+    )
+    ledger.record_payout_failed(payment_id=paid_out_later, error="timeout", retryable=True)
     booking_id, payment_id = accepted_booking(ledger)
     ledger.record_dispute(
         payment_id=payment_id, dispute_id="dp_1", amount=Money(7500, "usd"), reason="fraudulent"
     )
     ledger.cancel_booking(booking_id=booking_id, by="mentor", reason="ill")
-    other = request_booking(ledger)
-    ledger.expire_booking(booking_id=other)
+    failed, _ = paid_booking(ledger)
+    ledger.record_booking_failed(booking_id=failed, reason="slot taken", final=True)
+    expired = request_booking(ledger)
+    ledger.expire_booking(booking_id=expired)
+
     silent = {topic for topic, postings in journal(ledger) if not postings}
     assert silent == {
         "mentorpay.Booking.Requested",
         "mentorpay.Booking.PaymentConfirmed",
+        "mentorpay.Booking.BookingFailed",
         "mentorpay.Booking.Cancelled",
         "mentorpay.Booking.Expired",
+        "mentorpay.Payment.PayoutEligible",
+        "mentorpay.Payment.PayoutFailed",
         "mentorpay.Payment.Disputed",
+    }
+    # ... and every event that does move money posts something.
+    assert {topic for topic, postings in journal(ledger) if postings} == {
+        "mentorpay.Payment.Paid",
+        "mentorpay.Booking.Booked",
     }
     assert postings_for(object()) == ()
 
