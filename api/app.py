@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import routes_bookings, routes_health, routes_webhooks
+from api import (
+    routes_bookings,
+    routes_cancellations,
+    routes_finance,
+    routes_health,
+    routes_payouts,
+    routes_webhooks,
+)
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import Problem, install_problem_handlers
@@ -28,6 +35,9 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app)
     _install_domain_handlers(app)
     app.include_router(routes_bookings.router)
+    app.include_router(routes_cancellations.router)
+    app.include_router(routes_payouts.router)
+    app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_health.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

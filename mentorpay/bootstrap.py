@@ -6,22 +6,27 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ledger import Ledger
+from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.settings import Settings
+from processes.cancellations import CalendarCancellation, CancellationService
 from processes.checkout import CheckoutService, CheckoutSettings
 from processes.confirmation import ConfirmationService
 from processes.fulfilment import Fulfilment, FulfilmentRetry
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.notifications import Notifications, SmtpMailer
+from processes.payouts import PayoutSchedule, PayoutService
 from processes.refunds import Refunds
 from processes.reservations import ReservationRelease
 from processes.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection
 from projections.catalog import Catalog
 from projections.follower import Follower, Process, Projection
+from projections.journal import JournalProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
 
@@ -39,6 +44,9 @@ class Container:
     checkout: CheckoutService
     confirmation: ConfirmationService
     stripe_events: StripeEventHandler
+    payouts: PayoutService
+    cancellations: CancellationService
+    payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
     processes: dict[str, Follower] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -52,10 +60,16 @@ class Container:
         """Run every projection and process manager on threads of this process."""
         for follower in self.followers:
             follower.start()
+        self.payout_schedule = PayoutSchedule(
+            self.payouts, self.settings.payout_interval_seconds, self.stopping
+        )
+        self.payout_schedule.start()
         self.workers_started = True
 
     def close(self) -> None:
         self.stopping.set()
+        if self.payout_schedule is not None:
+            self.payout_schedule.stop()
         for follower in self.followers:
             follower.stop()
         self.stripe.close()
@@ -72,6 +86,7 @@ def build_container(
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
     ledger = Ledger(eventsourcing_env(settings.database_url))
+    protect_event_table(settings.database_url)
     store = ReadModelStore(settings.database_url)
     catalog = Catalog(store)
     catalog.create_tables()
@@ -95,12 +110,21 @@ def build_container(
         checkout=checkout,
         confirmation=ConfirmationService(ledger, stripe, wait_seconds=confirm_wait_seconds),
         stripe_events=StripeEventHandler(ledger, stripe),
+        payouts=PayoutService(
+            ledger, store, catalog, stripe, hold=timedelta(hours=settings.payout_hold_hours)
+        ),
+        cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
     )
-    read_models: list[Projection] = [BookingsProjection(), PaymentsProjection()]
+    read_models: list[Projection] = [
+        BookingsProjection(),
+        PaymentsProjection(),
+        JournalProjection(),
+    ]
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
         Refunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
+        CalendarCancellation(ledger, calcom),
     ]
     if settings.smtp_url:
         process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # Stripe allows 30 min to 24 h; the checkout adds a minute of margin to the lower bound.
     checkout_expires_minutes: int = Field(default=30, ge=30, le=24 * 60 - 2)
     free_cancel_hours: int = Field(default=24, ge=0)
+    payout_interval_seconds: float = Field(default=3600, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
 
