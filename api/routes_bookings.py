@@ -40,6 +40,7 @@ def list_slots(
     start: datetime,
     end: datetime,
     c: Annotated[Container, Depends(container)],
+    _caller: Annotated[Principal, Depends(current_principal)],
     timeZone: Annotated[TimeZoneName, Query()] = "UTC",
 ) -> list[SlotView]:
     if start.tzinfo is None or end.tzinfo is None:

@@ -27,5 +27,11 @@ def stripe_webhook(
         )
     except WebhookRejected as rejected:
         raise Problem(400, "Invalid webhook", str(rejected)) from None
-    outcome = c.stripe_events.handle(event)
+    try:
+        outcome = c.stripe_events.handle(event)
+    except (KeyError, TypeError) as malformed:
+        # Signed, so from Stripe, but missing what its type promises: say so, don't crash.
+        raise Problem(
+            400, "Malformed webhook event", f"missing or wrong field: {malformed}"
+        ) from None
     return {"received": event.id, "outcome": outcome}

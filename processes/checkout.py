@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from ledger import BookingNotFound, Ledger, Money
-from processes.errors import NotFound, SlotTaken, Unprocessable, UpstreamUnavailable
+from processes.errors import (
+    IdempotencyKeyReused,
+    NotFound,
+    SlotTaken,
+    Unprocessable,
+    UpstreamUnavailable,
+)
 from processes.gateways.calcom_errors import CalcomGatewayError, SlotUnavailable
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_errors import StripeGatewayError
@@ -86,7 +92,7 @@ class CheckoutService:
         if event_type is None:
             raise NotFound(f"unknown event type {request.event_type_id}")
         booking_id = self._booking_id(request)
-        replay = self._replay(booking_id, request.user_id)
+        replay = self._replay(booking_id, request)
         if replay is not None:
             return replay
         now = self._clock()
@@ -144,22 +150,31 @@ class CheckoutService:
             return uuid4()
         return uuid5(IDEMPOTENT_CHECKOUT_NAMESPACE, f"{request.user_id}\n{request.idempotency_key}")
 
-    def _replay(self, booking_id: UUID, user_id: str) -> CheckoutStarted | None:
+    def _replay(self, booking_id: UUID, request: CheckoutRequest) -> CheckoutStarted | None:
         """The same Idempotency-Key again: answer with the checkout already made."""
         try:
             booking = self._ledger.get_booking(booking_id)
         except BookingNotFound:
             return None
-        request = booking.request
-        session = self._stripe.retrieve_checkout_session(request.checkout_session_id)
-        if request.user_id != user_id or session.client_secret is None:
+        recorded = booking.request
+        same_request = (
+            recorded.event_type_id == request.event_type_id
+            and recorded.start == request.start.astimezone(UTC)
+            and recorded.attendee_name == request.attendee_name
+            and recorded.attendee_email == request.attendee_email
+            and recorded.attendee_time_zone == request.attendee_time_zone
+        )
+        if not same_request:
+            raise IdempotencyKeyReused("this Idempotency-Key was used for a different checkout")
+        session = self._stripe.retrieve_checkout_session(recorded.checkout_session_id)
+        if session.client_secret is None:
             raise UpstreamUnavailable("the earlier checkout for this key cannot be replayed")
         return CheckoutStarted(
             booking.id,
             session.id,
             session.client_secret,
-            Money(request.price_amount, request.currency),
-            request.expires_at,
+            Money(recorded.price_amount, recorded.currency),
+            recorded.expires_at,
         )
 
     def _check_offered(self, event_type: EventType, start: datetime, end: datetime) -> None:

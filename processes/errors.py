@@ -31,3 +31,10 @@ class PaymentMismatch(ServiceError):
 class UpstreamUnavailable(ServiceError):
     status = 503
     title = "Payment or calendar provider unavailable"
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The key names an earlier request with a different body (IETF Idempotency-Key draft: 422)."""
+
+    status = 422
+    title = "Idempotency-Key reused"

@@ -176,10 +176,27 @@ def test_signed_but_unreadable_webhooks_are_refused(stack: Stack) -> None:
         "not utf-8": signed(b'{"id": "\xff\xfe"}'),
         "not an event": signed(json.dumps({"hello": "world"}).encode()),
         "oversized": signed(b'{"id": "' + b"x" * (64 * 1024) + b'"}'),
+        "event without its object": signed(
+            json.dumps(
+                {
+                    "id": "evt_x",
+                    "object": "event",
+                    "type": "payment_intent.succeeded",
+                    "created": now,
+                    "data": {"object": {}},
+                }
+            ).encode()
+        ),
     }
     with httpx.Client(base_url=stack.api_url, timeout=30) as client:
         statuses = _assert_refused(stack, cases, client)
-    assert statuses == {"not json": 400, "not utf-8": 400, "not an event": 400, "oversized": 413}
+    assert statuses == {
+        "not json": 400,
+        "not utf-8": 400,
+        "not an event": 400,
+        "oversized": 413,
+        "event without its object": 400,
+    }
 
 
 def test_the_same_idempotency_key_gives_the_same_checkout_once(stack: Stack) -> None:
@@ -196,6 +213,14 @@ def test_the_same_idempotency_key_gives_the_same_checkout_once(stack: Stack) -> 
     assert [b["id"] for b in mine.json()] == [first.json()["bookingId"]]
     head, reservations, sessions = _footprint(stack)
     assert (reservations, sessions) == (1, 1)
+
+    # The same key with another body is a client bug: refused, nothing new made.
+    other_body = {**body, "attendee": {**ALAN, "name": "Someone Else"}}
+    with stack.client() as client:
+        reused = client.post("/api/checkout-sessions", json=other_body, headers=key)
+    assert reused.status_code == 422, reused.text
+    assert reused.headers["content-type"].startswith(PROBLEM_JSON)
+    assert _footprint(stack) == (head, 1, 1)
 
     # The key is the caller's own: another user with the same key gets a checkout of their
     # own (and here, since the slot is held, a clear refusal rather than someone else's).

@@ -147,6 +147,7 @@ def test_only_owner_mentor_and_admin_see_a_booking_and_only_the_owner_confirms(
         calls = [
             ("GET", path, None),
             ("GET", "/api/bookings", None),
+            ("GET", "/api/event-types/1001/slots", None),
             ("POST", "/api/bookings/confirm", {"checkoutSessionId": a["checkoutSessionId"]}),
             ("POST", "/api/checkout-sessions", {"eventTypeId": 1001}),
         ]
