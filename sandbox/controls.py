@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Response
@@ -19,6 +20,7 @@ class FaultRequest(BaseModel):
     message: str | None = None
     times: int = Field(default=1, ge=1, le=10_000)
     delayMs: int = Field(default=0, ge=0, le=120_000)
+    afterProcessing: bool = False  # with status 0: the call takes effect, its response is lost
 
 
 class ClockAdvance(BaseModel):
@@ -39,9 +41,14 @@ def build_controls_router(state: SandboxState) -> APIRouter:
                 message=body.message,
                 times=body.times,
                 delay_ms=body.delayMs,
+                after_processing=body.afterProcessing,
             )
         )
         return {"armed": body.model_dump()}
+
+    @router.get("/faults")
+    def list_faults() -> dict[str, object]:
+        return {"faults": [asdict(fault) for fault in state.faults.armed()]}
 
     @router.delete("/faults", status_code=204)
     def clear_faults() -> Response:

@@ -6,11 +6,13 @@ import asyncio
 import fnmatch
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.calcom.envelopes import CalcomError
 
 Service = Literal["stripe", "calcom"]
 
@@ -24,6 +26,9 @@ class Fault:
     message: str | None
     times: int
     delay_ms: int
+    # With status 0: let the emulator do the work, then drop the connection before the response
+    # reaches the client (a lost response: the side effect happened, the caller never heard).
+    after_processing: bool = False
 
 
 def service_of(path: str) -> Service | None:
@@ -46,6 +51,11 @@ class FaultInjector:
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def armed(self) -> list[Fault]:
+        """Faults with uses left, as they stand now."""
+        with self._lock:
+            return [replace(fault) for fault in self._faults if fault.times > 0]
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first armed fault matching this call, with one use consumed."""
@@ -81,7 +91,7 @@ def error_body(service: Service, status: int, message: str | None, path: str) ->
         "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "path": path,
         "error": {
-            "code": "InternalServerErrorException" if status >= 500 else "BadRequestException",
+            "code": CalcomError(status, "").code,
             "message": message or f"Injected fault ({status}).",
         },
     }
@@ -107,6 +117,12 @@ class FaultMiddleware:
         if fault.status is None:
             await self.app(scope, receive, send)
             return
+        if fault.status == 0 and fault.after_processing:
+
+            async def swallow(_message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
         if fault.status == 0:
             # Promise a body, then break off: the client sees a dropped connection.
             await send(

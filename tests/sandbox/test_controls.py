@@ -162,3 +162,13 @@ def test_deleting_state_forgets_bookings_and_restores_the_seeds(
     assert wall(monday, 10, 0, LONDON) in api.free(
         MENTORING, wall(monday, 0, 0, LONDON), wall(monday, 23, 0, LONDON)
     )
+
+
+def test_a_lost_response_still_takes_effect(api: CalcomApi, sandbox: RunningSandbox) -> None:
+    arm(api, method="POST", path="/v2/slots/reservations", status=0, afterProcessing=True)
+    slot = wall(next_weekday(datetime.now(UTC).date(), MONDAY), 10, 0, LONDON)
+
+    with pytest.raises(httpx.TransportError):
+        api.reserve(MENTORING, slot)
+    held = api.http.get("/_sandbox/calcom/bookings").json()["reservations"]
+    assert len(held) == 1
