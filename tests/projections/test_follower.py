@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from projections.follower import Follower, FollowerBusy, replay
-from tests.projections.test_follower_toy import (
+from tests.projections.follower_toy import (
     CREATED,
     CounterView,
     CrashingBatch,

@@ -13,7 +13,7 @@ import pytest
 from projections.follower import Follower
 from projections.leadership import AdvisoryLockLeadership, FileLockLeadership, lock_file_path
 from projections.store import ReadModelStore
-from tests.projections.test_follower_toy import CounterView, Toy, toy_world
+from tests.projections.follower_toy import CounterView, Toy, toy_world
 from tests.waiting import wait_until
 
 

@@ -10,6 +10,7 @@ import pytest
 from mentorpay.servers import BackgroundServer
 from sandbox.app import create_app
 from sandbox.state import SandboxState
+from tests.sandbox.calcom_support import CalcomApi
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,10 @@ def sandbox() -> Iterator[RunningSandbox]:
     state = SandboxState()
     with BackgroundServer(create_app(state)) as server:
         yield RunningSandbox(url=server.url, state=state)
+
+
+@pytest.fixture
+def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
+    """A Cal.com API client on the running sandbox (Stripe tests use the SDK instead)."""
+    with CalcomApi(sandbox.url) as client:
+        yield client

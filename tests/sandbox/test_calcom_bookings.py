@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     CAREER_REVIEW,
     LONDON,
     MENTORING,
@@ -22,14 +20,9 @@ from tests.sandbox.test_calcom_support import (
     next_weekday,
     wall,
 )
+from tests.sandbox.conftest import RunningSandbox
 
 ALREADY_BOOKED = "User either already has booking at this time or is not available"
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
 
 
 @pytest.fixture

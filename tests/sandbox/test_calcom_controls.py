@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -18,14 +14,9 @@ from tests.sandbox.test_calcom_support import (
     next_weekday,
     wall,
 )
+from tests.sandbox.conftest import RunningSandbox
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
 
 
 def test_the_demo_event_types_are_seeded(api: CalcomApi) -> None:

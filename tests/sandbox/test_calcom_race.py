@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -18,14 +16,9 @@ from tests.sandbox.test_calcom_support import (
     next_weekday,
     wall,
 )
+from tests.sandbox.conftest import RunningSandbox
 
 CLIENTS = 20
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
 
 
 def all_at_once(call: Callable[[int], httpx.Response]) -> list[httpx.Response]:

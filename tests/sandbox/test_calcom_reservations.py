@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -19,12 +17,7 @@ from tests.sandbox.test_calcom_support import (
     next_weekday,
     wall,
 )
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
+from tests.sandbox.conftest import RunningSandbox
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     CAREER_REVIEW,
     LONDON,
     MENTORING,
@@ -24,12 +22,7 @@ from tests.sandbox.test_calcom_support import (
     slot_instants,
     wall,
 )
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
+from tests.sandbox.conftest import RunningSandbox
 
 
 def test_slots_follow_the_hosts_weekday_hours_in_utc(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.sandbox.conftest import RunningSandbox
-from tests.sandbox.test_calcom_support import (
+from tests.sandbox.calcom_support import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -19,12 +17,7 @@ from tests.sandbox.test_calcom_support import (
     next_weekday,
     wall,
 )
-
-
-@pytest.fixture
-def api(sandbox: RunningSandbox) -> Iterator[CalcomApi]:
-    with CalcomApi(sandbox.url) as client:
-        yield client
+from tests.sandbox.conftest import RunningSandbox
 
 
 def arm(api: CalcomApi, **fault: object) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.sandbox.test_stripe_support import (
+from tests.sandbox.stripe_support import (
     DECLINED_CARD,
     HTTP,
     create_session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.sandbox.test_stripe_support import (
+from tests.sandbox.stripe_support import (
     DEMO_ACCOUNT,
     api,
     control,

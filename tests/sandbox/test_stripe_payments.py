@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
-from tests.sandbox.test_stripe_support import (
+from tests.sandbox.stripe_support import (
     DECLINED_CARD,
     control,
     create_session,

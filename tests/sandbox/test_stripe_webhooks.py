@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from mentorpay.servers import BackgroundServer
 from sandbox.stripe.webhooks import RetryPolicy
-from tests.sandbox.test_stripe_support import (
+from tests.sandbox.stripe_support import (
     control,
     create_session,
     deliveries,
