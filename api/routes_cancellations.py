@@ -1,7 +1,70 @@
-"""(stub: being built)"""
+"""``POST /api/bookings/{id}/cancel``: the attendee, the booked mentor or an admin cancels.
+
+The answer carries the refund the policy grants (``processes.cancellations.refund_decision``);
+the refund itself, the Cal.com cancellation and any transfer reversal are done by the process
+managers that follow the ledger.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from api.auth import Principal, current_principal
+from api.dependencies import container
+from mentorpay.bootstrap import Container
 
 router = APIRouter(prefix="/api")
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: Reason | None = None
+
+
+class RefundView(BaseModel):
+    rule: str  # cancelled_by_mentor, free_cancellation, late_cancellation, nothing_paid, ...
+    amount: int  # minor units; 0 when nothing is refunded
+    currency: str
+
+
+class CancellationView(BaseModel):
+    bookingId: str
+    status: str
+    cancelledBy: str  # user, mentor, admin or system
+    reason: str
+    cancelledAt: datetime
+    refund: RefundView
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=CancellationView)
+def cancel_booking(
+    booking_id: UUID,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[Container, Depends(container)],
+    body: Annotated[CancelRequest | None, Body()] = None,
+) -> CancellationView:
+    cancellation = c.cancellations.cancel(
+        booking_id=booking_id,
+        user_id=principal.sub,
+        role=principal.role,
+        reason=body.reason if body is not None else None,
+    )
+    refund = cancellation.refund
+    return CancellationView(
+        bookingId=str(cancellation.booking.id),
+        status=str(cancellation.booking.status),
+        cancelledBy=cancellation.cancelled_by,
+        reason=cancellation.reason,
+        cancelledAt=cancellation.cancelled_at,
+        refund=RefundView(
+            rule=str(refund.rule), amount=refund.amount.amount, currency=refund.amount.currency
+        ),
+    )

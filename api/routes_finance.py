@@ -1,7 +1,124 @@
-"""(stub: being built)"""
+"""Finance's view of the ledger: the immutable event stream, account balances, trial balance
+and a booking's history. Roles ``finance`` and ``admin`` only (anyone else 403, no token 401).
+
+Endpoints are plain ``def``: the ledger and the read-model store are synchronous.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from uuid import UUID
 
-router = APIRouter(prefix="/api")
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import Principal, require_roles
+from api.dependencies import container
+from api.problems import Problem
+from ledger import BookingNotFound
+from mentorpay.bootstrap import Container
+from projections.event_log import aggregate_history, head_position, read_events
+from projections.store import StoreError
+
+router = APIRouter(prefix="/api/ledger", tags=["finance"])
+FinanceUser = Annotated[Principal, Depends(require_roles("finance", "admin"))]
+MAX_EVENTS_PAGE = 1000
+
+
+@router.get("/events")
+def list_events(
+    _: FinanceUser,
+    c: Annotated[Container, Depends(container)],
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Events after log position ``after``, in log order; page on with ``next``."""
+    events = read_events(c.ledger, after=after, limit=limit)
+    return {
+        "events": events,
+        "next": events[-1]["position"] if events else after,
+        "head": head_position(c.ledger),
+    }
+
+
+@router.get("/accounts")
+def list_accounts(_: FinanceUser, c: Annotated[Container, Depends(container)]) -> dict[str, Any]:
+    """Debits, credits and balance (debits minus credits) per account and currency."""
+    rows, position = _balances(c)
+    return {
+        "position": position,
+        "accounts": [
+            {
+                "account": row["account"],
+                "currency": row["currency"],
+                "debits": int(row["debits"]),
+                "credits": int(row["credits"]),
+                "balance": int(row["debits"]) - int(row["credits"]),
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.get("/trial-balance")
+def trial_balance(_: FinanceUser, c: Annotated[Container, Depends(container)]) -> dict[str, Any]:
+    """Per currency: total debits and credits of every account, and whether they agree."""
+    rows, position = _balances(c)
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], [0, 0])
+        total[0] += int(row["debits"])
+        total[1] += int(row["credits"])
+    currencies = [
+        {"currency": currency, "debits": d, "credits": cr, "balanced": d == cr}
+        for currency, (d, cr) in sorted(totals.items())
+    ]
+    return {
+        "position": position,
+        "balanced": all(entry["balanced"] for entry in currencies),
+        "currencies": currencies,
+    }
+
+
+@router.get("/bookings/{booking_id}/history")
+def booking_history(
+    booking_id: UUID, _: FinanceUser, c: Annotated[Container, Depends(container)]
+) -> dict[str, Any]:
+    """Every event of the booking and of each payment made for it, oldest first."""
+    try:
+        booking = c.ledger.get_booking(booking_id)
+    except BookingNotFound:
+        raise Problem(404, "Not Found", f"no booking {booking_id}") from None
+    payment_ids = {booking.payment_id} if booking.payment_id else set()
+    payment_ids |= _payments_of(c, booking_id)
+    events = aggregate_history(c.ledger, [booking_id, *sorted(payment_ids)])
+    return {"bookingId": str(booking_id), "events": events}
+
+
+def _balances(c: Container) -> tuple[list[dict[str, Any]], int]:
+    """The journal's balances and the log position they include (one read snapshot)."""
+    try:
+        with c.store.transaction(readonly=True) as tx:
+            if tx.kind == "postgres":
+                tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            rows = tx.execute(
+                "SELECT account, currency, debits, credits FROM account_balances"
+                " ORDER BY currency, account"
+            ).fetchall()
+            row = tx.execute(
+                "SELECT position FROM follower_positions WHERE name = 'journal'"
+            ).fetchone()
+    except StoreError:
+        raise Problem(503, "Journal unavailable", "The journal has not been built yet.") from None
+    return rows, int(row["position"]) if row else 0
+
+
+def _payments_of(c: Container, booking_id: UUID) -> set[UUID]:
+    """Late, duplicate or mismatched payments also belong to the booking's history."""
+    try:
+        with c.store.transaction(readonly=True) as tx:
+            rows = tx.execute(
+                "SELECT id FROM payments WHERE booking_id = %s", (booking_id,)
+            ).fetchall()
+    except StoreError:
+        return set()
+    return {UUID(row["id"]) for row in rows}

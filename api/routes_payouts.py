@@ -1,7 +1,63 @@
-"""(stub: being built)"""
+"""``POST /api/cron/process-payouts``: a scheduler outside the process triggers a payout run.
+
+The caller proves itself with ``Authorization: Bearer <MENTORPAY_CRON_SECRET>``, compared in
+constant time; anything else is a 401 before any work is done.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+from typing import Annotated
 
-router = APIRouter(prefix="/api")
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel
+
+from api.dependencies import container
+from api.problems import Problem
+from mentorpay.bootstrap import Container
+
+router = APIRouter(prefix="/api", tags=["payouts"])
+
+
+class PayoutRunView(BaseModel):
+    eligible: int
+    paidOut: int
+    failed: int
+    failures: list[str]
+
+
+def require_cron_secret(
+    c: Annotated[Container, Depends(container)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    expected = c.settings.cron_secret.get_secret_value().encode()
+    scheme, _, presented = (authorization or "").partition(" ")
+    # compare_digest on bytes: a str with non-ASCII characters would raise instead of failing.
+    valid = (
+        bool(expected)  # an empty configured secret must not let an empty token in
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), expected)
+    )
+    if not valid:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "A valid cron secret is required: Authorization: Bearer <MENTORPAY_CRON_SECRET>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@router.post(
+    "/cron/process-payouts",
+    response_model=PayoutRunView,
+    dependencies=[Depends(require_cron_secret)],
+)
+def process_payouts(c: Annotated[Container, Depends(container)]) -> PayoutRunView:
+    """Run the payouts once now (waits while another run is in progress) and return counts."""
+    result = c.payouts.run()
+    return PayoutRunView(
+        eligible=result.eligible,
+        paidOut=result.paid_out,
+        failed=result.failed,
+        failures=list(result.failures),
+    )

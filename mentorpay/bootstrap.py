@@ -122,9 +122,9 @@ def build_container(
     ]
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
-        Refunds(ledger, stripe),
+        Refunds(ledger, stripe, free_cancel_hours=settings.free_cancel_hours),
         ReservationRelease(ledger, calcom),
-        CalendarCancellation(ledger, calcom),
+        CalendarCancellation(ledger, calcom, stripe),
     ]
     if settings.smtp_url:
         process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))

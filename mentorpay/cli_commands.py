@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import typer
@@ -48,19 +49,23 @@ def load_catalog(container: Container, path: Path) -> None:
     typer.echo(f"catalogue loaded: {result.mentors} mentors, {result.event_types} event types")
 
 
-def replay(container: Container, name: str | None) -> None:
+def replay(container: Container, name: str | None, *, batch_size: int = 10_000) -> None:
+    """Drop and rebuild read models from position 0, in large batches (one transaction
+    each, with its tracking position), with a progress bar when stderr is a terminal."""
+    from mentorpay.progress import progress_bar
+
     followers = container.projections
     names = [name] if name else list(followers)
+    unknown = [n for n in names if n not in followers]
+    if unknown:
+        typer.echo(f"unknown projection {unknown[0]!r}; one of {', '.join(followers)}", err=True)
+        raise typer.Exit(code=2)
     for projection_name in names:
-        if projection_name not in followers:
-            typer.echo(
-                f"unknown projection {projection_name!r}; one of {', '.join(followers)}", err=True
-            )
-            raise typer.Exit(code=2)
-
-        def progress(done: int, total: int, name: str = projection_name) -> None:
-            typer.echo(f"\r{name}: {done}/{total}", nl=False, err=True)
-
-        position = followers[projection_name].replay(progress=progress)
-        typer.echo("", err=True)
-        typer.echo(f"{projection_name}: rebuilt up to position {position}")
+        started = time.perf_counter()
+        with progress_bar(f"replaying {projection_name}") as progress:
+            position = followers[projection_name].replay(batch_size=batch_size, progress=progress)
+        elapsed = time.perf_counter() - started
+        typer.echo(
+            f"{projection_name}: rebuilt up to position {position} in {elapsed:.1f}s"
+            f" ({position / elapsed if elapsed else 0:,.0f} positions/s)"
+        )

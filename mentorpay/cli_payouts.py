@@ -1,7 +1,35 @@
-"""``mentorpay payouts ...`` (stub: being built)."""
+"""``mentorpay payouts ...``: run the payouts by hand or from an external scheduler."""
 
 from __future__ import annotations
 
 import typer
 
 payouts_app = typer.Typer(help="Mentor payouts through Stripe Connect.", no_args_is_help=True)
+
+
+@payouts_app.callback()
+def _payouts() -> None:
+    """Mentor payouts through Stripe Connect."""
+
+
+@payouts_app.command("run")
+def run() -> None:
+    """Pay out, once, every payment whose hold has passed; print the counts.
+
+    Waits while another run is in progress. Exits 1 if any payout failed (each is listed).
+    """
+    from mentorpay.bootstrap import build_container
+    from mentorpay.settings import get_settings
+
+    container = build_container(get_settings())
+    try:
+        result = container.payouts.run()
+    finally:
+        container.close()
+    typer.echo(
+        f"payouts: {result.eligible} eligible, {result.paid_out} paid out, {result.failed} failed"
+    )
+    for failure in result.failures:
+        typer.echo(f"failed: {failure}", err=True)
+    if result.failed:
+        raise typer.Exit(code=1)

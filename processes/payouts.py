@@ -1,23 +1,72 @@
-"""Payouts after the hold (stub: being built)."""
+"""Payouts: once a payment's hold has passed, its mentor's share goes to their Stripe account.
+
+Per payment: ``PayoutEligible`` (the ledger re-checks every guard; a refusal means skip) →
+Stripe transfer → ``PaidOut``, or ``PayoutFailed``. A payment is never transferred twice:
+
+- runs are serialised (a PostgreSQL advisory lock; on SQLite a file lock next to the database),
+- a transfer left unrecorded by an interrupted run is found by its transfer group (the booking
+  id) before another is made: Stripe forgets idempotency keys after 24 hours,
+- the transfer itself carries the idempotency key ``transfer:<payment id>``.
+
+Which payments are due comes from the ``payments`` read model, caught up to the ledger's head
+first, so a run sees every event written before it started.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
-from ledger import Ledger
-from processes.gateways.stripe_gateway import StripeGateway
+from ledger import (
+    ConflictingRecord,
+    Ledger,
+    Money,
+    Payment,
+    PaymentStatus,
+    PayoutNotAllowed,
+)
+from processes.errors import ServiceError
+from processes.gateways.stripe_gateway import (
+    StripeGateway,
+    StripeGatewayError,
+    StripeRequestRefused,
+    TransferInfo,
+)
 from projections.catalog import Catalog
-from projections.store import ReadModelStore
+from projections.follower import Follower, FollowerBusy
+from projections.payments import PaymentsProjection, PayoutCandidate, payout_candidates
+from projections.store import ReadModelStore, advisory_lock_key
+
+log = logging.getLogger(__name__)
+
+_RUN_LOCK_NAME = "mentorpay.payouts.run"
+# Serialises runs on a ``memory://`` store, which nothing outside this process can see.
+_MEMORY_RUN_LOCK = threading.Lock()
+
+
+def transfer_idempotency_key(payment_id: UUID) -> str:
+    return f"transfer:{payment_id}"
+
+
+class PayoutsUnavailable(ServiceError):
+    """The payments read model could not catch up with the ledger in time; nothing was done."""
+
+    status = 503
+    title = "Payouts temporarily unavailable"
 
 
 @dataclass(frozen=True)
 class PayoutRunResult:
-    eligible: int
-    paid_out: int
-    failed: int
+    eligible: int  # payments cleared for transfer in this run (new, or left over by another)
+    paid_out: int  # transfers made (or found) and recorded
+    failed: int  # payouts that failed; retried next run when retryable, else left for finance
+    failures: tuple[str, ...] = field(default=(), compare=False)  # "payment id: error"
 
 
 class PayoutService:
@@ -30,6 +79,8 @@ class PayoutService:
         *,
         hold: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        read_model: Follower | None = None,
+        catch_up_timeout: float = 30.0,
     ) -> None:
         self._ledger = ledger
         self._store = store
@@ -37,21 +88,267 @@ class PayoutService:
         self._stripe = stripe
         self._hold = hold
         self._clock = clock
+        self._catch_up_timeout = catch_up_timeout
+        # A follower of our own: it catches the read model up itself when no worker runs it
+        # (the CLI), and otherwise polls the active worker's position (any process).
+        self._read_model = read_model or Follower(
+            ledger, store, PaymentsProjection(), poll_interval=0.05
+        )
 
     def run(self) -> PayoutRunResult:
-        return PayoutRunResult(0, 0, 0)
+        """Pay out everything due now; waits while another run (any process) is going on."""
+        with self._exclusive_run():
+            self._catch_up()
+            now = self._clock()
+            with self._store.transaction(readonly=True) as tx:
+                candidates = payout_candidates(tx, now - self._hold)
+            # No transaction is open from here on: each step below is an HTTP call or a ledger
+            # command of its own.
+            tally = _Tally()
+            for candidate in candidates:
+                self._process(candidate, now, tally)
+        result = tally.result()
+        if candidates:
+            log.info(
+                "payout run: %d due, %d eligible, %d paid out, %d failed",
+                len(candidates),
+                result.eligible,
+                result.paid_out,
+                result.failed,
+            )
+        return result
+
+    # -- one payment ------------------------------------------------------------------------
+
+    def _process(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+        try:
+            self._pay_out(candidate, now, tally)
+        except Exception as error:
+            # One payment's surprise (a conflicting record, the ledger unreachable) must not
+            # stop the others; it stays due and is tried again next run.
+            log.exception("payout of payment %s failed", candidate.payment_id)
+            tally.failures.append(f"{candidate.payment_id}: {type(error).__name__}: {error}")
+
+    def _pay_out(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+        try:
+            payment = self._make_eligible(candidate, now)
+        except _NotPayable as reason:
+            log.error("payment %s cannot be paid out: %s", candidate.payment_id, reason)
+            tally.failures.append(f"{candidate.payment_id}: {reason}")
+            return
+        if payment is None:
+            return
+        tally.eligible += 1
+        try:
+            transfer = self._transfer(payment, tally.accounts)
+        except (_NotPayable, StripeGatewayError) as error:
+            self._record_failure(payment, error, tally)
+            return
+        self._ledger.record_paid_out(
+            payment_id=payment.id, transfer_id=transfer.id, amount=transfer.amount
+        )
+        tally.paid_out += 1
+        log.info(
+            "paid out %s of payment %s to %s (transfer %s)",
+            transfer.amount.format(),
+            payment.id,
+            transfer.destination,
+            transfer.id,
+        )
+
+    def _make_eligible(self, candidate: PayoutCandidate, now: datetime) -> Payment | None:
+        """The payment cleared for transfer, or None if it may not (or need not) be paid out."""
+        payment_id = UUID(candidate.payment_id)
+        payment = self._ledger.get_payment(payment_id)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            mentor = self._catalog.mentor(payment.mentor_id)
+            if mentor is None:
+                raise _NotPayable(f"mentor {payment.mentor_id!r} is not in the catalogue")
+            try:
+                payment = self._ledger.mark_payout_eligible(
+                    payment_id=payment_id,
+                    destination_account=mentor.stripe_account_id,
+                    now=now,
+                    hold=self._hold,
+                )
+            except (PayoutNotAllowed, ConflictingRecord) as refusal:
+                log.info("payment %s is not paid out: %s", payment_id, refusal)
+                return None
+        # Anything else (paid, refunded, failed for good...) is not ours to touch.
+        return payment if payment.status == PaymentStatus.PAYOUT_ELIGIBLE else None
+
+    def _transfer(self, payment: Payment, accounts: dict[str, str | None]) -> TransferInfo:
+        """The transfer for this payment: an earlier attempt's, or a new one."""
+        existing = self._existing_transfer(payment)
+        if existing is not None:
+            log.info("payment %s: found transfer %s of an earlier run", payment.id, existing.id)
+            return existing
+        # The payment may have changed since it was cleared (a dispute, a cancellation) or since
+        # an interrupted run cleared it: such a payout fails for good, so a refund may proceed.
+        held_back = self._held_back(payment)
+        if held_back is not None:
+            raise _NotPayable(held_back)
+        destination = payment.destination_account
+        assert destination is not None and payment.transfer_amount is not None
+        if destination not in accounts:
+            accounts[destination] = self._account_refusal(destination)
+        refusal = accounts[destination]
+        if refusal is not None:
+            raise _NotPayable(refusal)
+        return self._stripe.create_transfer(
+            amount=Money(payment.transfer_amount, payment.currency),
+            destination=destination,
+            source_transaction=payment.charge_id,
+            transfer_group=str(payment.booking_id),
+            metadata={
+                "payment_id": str(payment.id),
+                "booking_id": str(payment.booking_id),
+                "mentor_id": payment.mentor_id,
+            },
+            idempotency_key=transfer_idempotency_key(payment.id),
+        )
+
+    def _held_back(self, payment: Payment) -> str | None:
+        """Why this payment may no longer be paid out, or None if it still may."""
+        current = self._ledger.get_payment(payment.id)
+        if current.disputed:
+            return f"payment {payment.id} is disputed"
+        booking = self._ledger.get_booking(current.booking_id)
+        if not booking.is_accepted_with(current.id):
+            return f"booking {booking.id} is {booking.status}, no longer accepted"
+        return None
+
+    def _existing_transfer(self, payment: Payment) -> TransferInfo | None:
+        for transfer in self._stripe.list_transfers(transfer_group=str(payment.booking_id)):
+            # Each payment has its own charge; a duplicate payment of the booking has another.
+            if transfer.source_transaction == payment.charge_id:
+                return transfer
+        return None
+
+    def _account_refusal(self, account_id: str) -> str | None:
+        """Why this connected account cannot receive a transfer now, or None if it can."""
+        account = self._stripe.retrieve_account(account_id)
+        if not account.transfers_active:
+            return f"connected account {account_id} cannot receive transfers"
+        return None
+
+    def _record_failure(self, payment: Payment, error: Exception, tally: _Tally) -> None:
+        # A refusal (an account that cannot receive, Stripe said no) stays refused until
+        # someone acts; anything else (network, 5xx, rate limit, an odd answer) may pass later.
+        retryable = not isinstance(error, _NotPayable | StripeRequestRefused)
+        message = str(error) or type(error).__name__
+        self._ledger.record_payout_failed(payment_id=payment.id, error=message, retryable=retryable)
+        log.warning(
+            "payout of payment %s failed (%s): %s",
+            payment.id,
+            "will retry" if retryable else "not retried",
+            message,
+        )
+        tally.failures.append(f"{payment.id}: {message}")
+
+    # -- run plumbing -----------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Read-your-writes: the read model must have applied everything the ledger holds."""
+        head = self._ledger.recorder.max_notification_id() or 0
+        if not self._read_model.is_running:
+            # Busy: a worker (here or elsewhere) is applying it; wait for that one below.
+            with contextlib.suppress(FollowerBusy):
+                self._read_model.run_until_caught_up()
+        if not self._read_model.wait_for(head, self._catch_up_timeout):
+            raise PayoutsUnavailable(
+                f"the payments read model did not reach position {head} within "
+                f"{self._catch_up_timeout:g}s; is a worker running?"
+            )
+
+    @contextlib.contextmanager
+    def _exclusive_run(self) -> Iterator[None]:
+        if self._store.kind == "postgres":
+            # An autocommit session of its own: the lock is not a transaction, so no HTTP call
+            # runs inside one; it is released when the session closes, even if we crash.
+            with self._store.dedicated_connection() as connection:
+                connection.execute(
+                    "SELECT pg_advisory_lock(%s)", (advisory_lock_key(_RUN_LOCK_NAME),)
+                )
+                yield
+        elif self._store.sqlite_path is not None:
+            # flock is exclusive between open files, so it serialises threads and processes.
+            with open(f"{self._store.sqlite_path}.payouts.lock", "ab") as lock_file:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+        else:
+            with _MEMORY_RUN_LOCK:
+                yield
+
+
+class _NotPayable(Exception):
+    """This payout cannot be made as things stand (recorded as a non-retryable failure)."""
+
+
+@dataclass
+class _Tally:
+    """The counts and per-run caches of one payout run."""
+
+    eligible: int = 0
+    paid_out: int = 0
+    failures: list[str] = field(default_factory=list)
+    accounts: dict[str, str | None] = field(default_factory=dict)  # account -> refusal or None
+
+    def result(self) -> PayoutRunResult:
+        return PayoutRunResult(
+            self.eligible, self.paid_out, len(self.failures), tuple(self.failures)
+        )
 
 
 class PayoutSchedule:
-    """Runs the payouts every ``interval`` seconds on a thread of its own."""
+    """Runs the payouts at start and then every ``interval`` seconds on a thread of its own.
+
+    It never dies of an error (it logs it and tries again next time). ``stopping`` is the
+    process's shutdown signal: setting it ends the thread, and ``stop()`` sets it.
+    """
 
     def __init__(self, service: PayoutService, interval: float, stopping: threading.Event) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
         self._service = service
         self._interval = interval
         self._stopping = stopping
+        self._thread: threading.Thread | None = None
+        self.runs = 0  # completed runs, for health checks and tests
+        self.last_error: str | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        pass
+        if self.is_running:
+            return
+        self._thread = threading.Thread(target=self._loop, name="payout-schedule", daemon=True)
+        self._thread.start()
 
-    def stop(self) -> None:
-        pass
+    def stop(self, timeout: float = 30.0) -> None:
+        """Signal shutdown and wait for a run in progress to end (at most ``timeout``)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the payout schedule did not stop within %ss", timeout)
+            else:
+                self._thread = None
+
+    def _loop(self) -> None:
+        # At start too: a process restarted more often than hourly must still pay out.
+        while not self._stopping.is_set():
+            try:
+                self._service.run()
+                self.last_error = None
+            except Exception as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception("scheduled payout run failed")
+            self.runs += 1
+            if self._stopping.wait(self._interval):
+                return

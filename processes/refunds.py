@@ -1,8 +1,16 @@
-"""Refunds: money taken without a booking to show for it goes back by itself.
+"""Refunds: money the customer is owed goes back by itself.
 
-Triggers: a payment that does not pay its booking (late, duplicate, mismatched), and a paid
-booking that failed at Cal.com. The Stripe refund carries the idempotency key
-``refund:<payment id>``, so a crash between Stripe and the ledger replays the same refund.
+Triggers: a payment that does not pay its booking (late, duplicate, mismatched), a paid booking
+that failed at Cal.com, and a cancellation the policy refunds (``processes.cancellations``).
+Every Stripe call carries a deterministic idempotency key (``refund:<payment id>``,
+``reversal:<payment id>``), so a crash between Stripe and the ledger replays the same call.
+
+A refund of money already transferred to the mentor first reverses the transfer, and records
+the reversal, so the mentor's payable never goes negative. While a payout is in flight
+(``payout_eligible``) the ledger refuses the refund; rather than block every later refund
+behind it, the cancellation is left for now and taken up again when the payout's outcome is
+recorded (``PaidOut`` or ``PayoutFailed`` are triggers too). The decision is recomputed from
+the ledger each time, so any order of these events ends in the same state.
 """
 
 from __future__ import annotations
@@ -10,8 +18,9 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from ledger import Booking, Disposition, Ledger, Money, Payment
-from processes.gateways.stripe_gateway import StripeGateway
+from ledger import Booking, BookingStatus, Disposition, Ledger, Money, Payment, PaymentStatus
+from processes.cancellations import cancelled_event, paying_payment, refund_decision
+from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
 from projections.follower import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -21,13 +30,24 @@ def refund_idempotency_key(payment_id: UUID) -> str:
     return f"refund:{payment_id}"
 
 
+def reversal_idempotency_key(payment_id: UUID) -> str:
+    return f"reversal:{payment_id}"
+
+
 class Refunds:
     name = "refunds"
-    topics = (Payment.Paid.TOPIC, Booking.BookingFailed.TOPIC)
+    topics = (
+        Payment.Paid.TOPIC,
+        Booking.BookingFailed.TOPIC,
+        Booking.Cancelled.TOPIC,
+        Payment.PaidOut.TOPIC,
+        Payment.PayoutFailed.TOPIC,
+    )
 
-    def __init__(self, ledger: Ledger, stripe: StripeGateway) -> None:
+    def __init__(self, ledger: Ledger, stripe: StripeGateway, *, free_cancel_hours: int) -> None:
         self._ledger = ledger
         self._stripe = stripe
+        self._free_cancel_hours = free_cancel_hours
 
     def handle(self, position: int, event: DomainEvent) -> None:
         if isinstance(event, Payment.Paid):
@@ -44,6 +64,60 @@ class Refunds:
                 refund_in_full(
                     self._ledger, self._stripe, payment_id, reason=f"booking failed: {event.reason}"
                 )
+        elif isinstance(event, Booking.Cancelled):
+            self._refund_cancellation(event.originator_id)
+        elif isinstance(event, Payment.PaidOut | Payment.PayoutFailed):
+            # A cancellation may have been waiting for this payout's outcome.
+            self._refund_cancellation(self._ledger.get_payment(event.originator_id).booking_id)
+
+    def _refund_cancellation(self, booking_id: UUID) -> None:
+        booking = self._ledger.get_booking(booking_id)
+        if booking.status != BookingStatus.CANCELLED:
+            return
+        cancelled = cancelled_event(self._ledger, booking_id)
+        if cancelled is None:  # pragma: no cover - CANCELLED is only reached by this event
+            return
+        payment = paying_payment(self._ledger, booking)
+        decision = refund_decision(
+            cancelled=cancelled,
+            booking=booking,
+            payment=payment,
+            free_cancel_hours=self._free_cancel_hours,
+        )
+        if payment is None or not decision.refunds:
+            return
+        if payment.status == PaymentStatus.PAYOUT_ELIGIBLE:
+            log.info("refund of payment %s waits for its payout's outcome", payment.id)
+            return
+        if payment.refunded_amount >= payment.amount:
+            return
+        try:
+            reverse_payout(self._ledger, self._stripe, payment)
+            refund_in_full(
+                self._ledger, self._stripe, payment.id, reason=f"cancelled: {decision.rule}"
+            )
+        except StripeRequestRefused as refused:
+            # Final: retrying cannot help, and would hold up every later refund. The ledger
+            # keeps showing a cancelled booking with its payment unrefunded, for finance.
+            log.error("Stripe refused the refund of payment %s: %s", payment.id, refused)
+
+
+def reverse_payout(ledger: Ledger, stripe: StripeGateway, payment: Payment) -> None:
+    """Take back from the mentor whatever of this payment was transferred and not yet
+    reversed, and record it. A retry after a crash asks for the same amount with the same
+    key, so Stripe answers with the same reversal."""
+    outstanding = payment.paid_out_amount - payment.reversed_amount
+    if payment.transfer_id is None or outstanding <= 0:
+        return
+    reversal = stripe.create_transfer_reversal(
+        payment.transfer_id,
+        amount=Money(outstanding, payment.currency),
+        idempotency_key=reversal_idempotency_key(payment.id),
+    )
+    ledger.record_payout_reversed(
+        payment_id=payment.id, reversal_id=reversal.id, amount=reversal.amount
+    )
+    log.info("reversed %s of transfer %s", reversal.amount.format(), payment.transfer_id)
 
 
 def refund_in_full(ledger: Ledger, stripe: StripeGateway, payment_id: UUID, reason: str) -> None:

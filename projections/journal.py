@@ -1,19 +1,181 @@
-"""The journal: double-entry postings of every ledger event, and account balances (stub)."""
+"""The journal: the double-entry postings of every ledger event, and account balances.
+
+Each event's lines come from ``ledger.postings_for`` (the chart of accounts lives in the
+domain, so every reader gets the same journal). ``journal_entries`` keeps one row per line
+with the booking and payment it belongs to; ``account_balances`` keeps running debit and
+credit totals per account and currency, updated in the same batch transaction, so a trial
+balance is a read of a handful of rows however long the log is.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger import Booking, Payment, postings_for
 from projections.follower import DomainEvent
 from projections.store import Transaction
+
+CREATE_JOURNAL_ENTRIES = """
+CREATE TABLE IF NOT EXISTS journal_entries (
+    position BIGINT NOT NULL,
+    line INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    aggregate_id TEXT NOT NULL,
+    booking_id TEXT,
+    payment_id TEXT,
+    account TEXT NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('debit', 'credit')),
+    amount BIGINT NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (position, line)
+)
+"""
+CREATE_ACCOUNT_BALANCES = """
+CREATE TABLE IF NOT EXISTS account_balances (
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    debits BIGINT NOT NULL,
+    credits BIGINT NOT NULL,
+    PRIMARY KEY (account, currency)
+)
+"""
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS journal_entries_booking_idx ON journal_entries (booking_id)",
+    "CREATE INDEX IF NOT EXISTS journal_entries_payment_idx ON journal_entries (payment_id)",
+    "CREATE INDEX IF NOT EXISTS journal_entries_account_idx"
+    " ON journal_entries (account, currency, position)",
+)
+INSERT_ENTRY = """
+INSERT INTO journal_entries (position, line, event_type, aggregate_id, booking_id, payment_id,
+    account, side, amount, currency, recorded_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+UPSERT_BALANCE = """
+INSERT INTO account_balances (account, currency, debits, credits) VALUES (%s, %s, %s, %s)
+ON CONFLICT (account, currency) DO UPDATE SET
+    debits = account_balances.debits + excluded.debits,
+    credits = account_balances.credits + excluded.credits
+"""
+
+# Only these events post anything (see ``ledger.accounts``); the follower reads no others.
+# ``mentorpay ledger verify`` rebuilds the journal from *every* event with ``postings_for``,
+# so an event class that starts posting without being listed here is reported, not lost.
+POSTING_TOPICS: tuple[str, ...] = (
+    Payment.Paid.TOPIC,
+    Booking.Booked.TOPIC,
+    Payment.Refunded.TOPIC,
+    Payment.PaidOut.TOPIC,
+    Payment.PayoutReversed.TOPIC,
+)
+# Placeholders per IN (...) look-up: well under SQLite's and PostgreSQL's parameter limits.
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    booking_id: str | None
+    payment_id: str | None
 
 
 class JournalProjection:
     name = "journal"
+    topics = POSTING_TOPICS
 
     def create_tables(self, tx: Transaction) -> None:
-        pass
+        tx.execute(CREATE_JOURNAL_ENTRIES)
+        tx.execute(CREATE_ACCOUNT_BALANCES)
+        for statement in INDEXES:
+            tx.execute(statement)
 
     def drop_tables(self, tx: Transaction) -> None:
-        pass
+        tx.execute("DROP TABLE IF EXISTS journal_entries")
+        tx.execute("DROP TABLE IF EXISTS account_balances")
 
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
-        pass
+        bookings_of = self._bookings_of_payments(tx, events)
+        rows: list[tuple[object, ...]] = []
+        totals: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for position, event in events:
+            postings = postings_for(event)
+            if not postings:
+                continue
+            owner = _owner_of(event, bookings_of)
+            event_type = _event_type(event)
+            recorded_at: datetime = event.timestamp
+            for line, posting in enumerate(postings, start=1):
+                rows.append(
+                    (
+                        position,
+                        line,
+                        event_type,
+                        str(event.originator_id),
+                        owner.booking_id,
+                        owner.payment_id,
+                        posting.account,
+                        posting.side,
+                        posting.amount,
+                        posting.currency,
+                        recorded_at,
+                    )
+                )
+                total = totals[(posting.account, posting.currency)]
+                total[0 if posting.side == "debit" else 1] += posting.amount
+        if rows:
+            tx.executemany(INSERT_ENTRY, rows)
+            tx.executemany(
+                UPSERT_BALANCE,
+                [(account, currency, d, c) for (account, currency), (d, c) in totals.items()],
+            )
+
+    @staticmethod
+    def _bookings_of_payments(
+        tx: Transaction, events: list[tuple[int, DomainEvent]]
+    ) -> dict[str, str]:
+        """Booking id of every payment the batch's events refer to.
+
+        ``Paid`` carries it; later payment events do not, so the ones whose ``Paid`` is in an
+        earlier batch are looked up in the journal (every ``Paid`` posts, so it is there).
+        """
+        known: dict[str, str] = {}
+        wanted: set[str] = set()
+        for _, event in events:
+            if isinstance(event, Payment.Paid):
+                known[str(event.originator_id)] = str(event.booking_id)
+            elif isinstance(event, Payment.Event):
+                wanted.add(str(event.originator_id))
+        missing = sorted(wanted - known.keys())
+        for chunk in _chunks(missing, _LOOKUP_CHUNK):
+            marks = ", ".join(["%s"] * len(chunk))
+            rows = tx.execute(
+                "SELECT payment_id, booking_id FROM journal_entries"
+                f" WHERE event_type = %s AND payment_id IN ({marks})",
+                [_event_type_of(Payment.Paid), *chunk],
+            ).fetchall()
+            known.update({row["payment_id"]: row["booking_id"] for row in rows})
+        return known
+
+
+def _owner_of(event: DomainEvent, bookings_of: dict[str, str]) -> _Owner:
+    if isinstance(event, Booking.Booked):
+        return _Owner(str(event.originator_id), str(event.payment_id))
+    if isinstance(event, Booking.Event):
+        return _Owner(str(event.originator_id), None)
+    payment_id = str(event.originator_id)
+    return _Owner(bookings_of.get(payment_id), payment_id)
+
+
+def _event_type_of(cls: type) -> str:
+    return str(cls.TOPIC)  # type: ignore[attr-defined]
+
+
+def _event_type(event: DomainEvent) -> str:
+    return _event_type_of(type(event))
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,10 +1,16 @@
-"""The ``payments`` read model: one row per Stripe payment, its status, refunds and payout."""
+"""The ``payments`` read model: one row per Stripe payment, its status, refunds and payout.
+
+It also keeps the status of the booking the payment pays (``booking_status``), so the payout
+process finds what is due with one query on one partial index (see ``payout_candidates``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from ledger import Payment
+from ledger import Booking, BookingStatus, Disposition, Payment
 from projections.follower import DomainEvent
 from projections.store import Transaction
 
@@ -18,6 +24,7 @@ CREATE TABLE IF NOT EXISTS payments (
     status TEXT NOT NULL,
     disposition TEXT NOT NULL,
     booking_id TEXT NOT NULL,
+    booking_status TEXT,
     mentor_id TEXT NOT NULL,
     paid_at TIMESTAMPTZ NOT NULL,
     amount_refunded BIGINT NOT NULL DEFAULT 0,
@@ -33,10 +40,53 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at TIMESTAMPTZ NOT NULL
 )
 """
+# What the payout process must look at once the hold has passed: payments of an accepted
+# booking, not refunded (a refund changes the status), not disputed and not paid out yet; and
+# every payout in flight (``payout_eligible``: left half-done by an interrupted run, or failed
+# retryably), whatever became of its booking since, because only the payout process can settle
+# it (record the transfer made, or fail it so a refund may go ahead). The partial index holds
+# only these rows, so finding them never reads the ever-growing paid-out history. SQLite uses a
+# partial index only when the query repeats its condition verbatim: both use this one string.
+PAYOUT_QUEUE_PREDICATE = (
+    "(status = 'payout_eligible' OR "
+    "(status = 'succeeded' AND booking_status = 'ACCEPTED' AND NOT disputed))"
+)
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS payments_booking_idx ON payments (booking_id)",
     "CREATE INDEX IF NOT EXISTS payments_status_paid_at_idx ON payments (status, paid_at)",
+    "CREATE INDEX IF NOT EXISTS payments_payout_queue_idx ON payments (paid_at, id) "
+    f"WHERE {PAYOUT_QUEUE_PREDICATE}",
 )
+PAYOUT_CANDIDATES = (
+    "SELECT id, booking_id, mentor_id, status, paid_at FROM payments "
+    f"WHERE {PAYOUT_QUEUE_PREDICATE} AND paid_at <= %s ORDER BY paid_at, id"
+)
+
+
+@dataclass(frozen=True)
+class PayoutCandidate:
+    """A payment the read model thinks is due; the ledger re-checks before anything moves."""
+
+    payment_id: str
+    booking_id: str
+    mentor_id: str
+    status: str
+    paid_at: datetime
+
+
+def payout_candidates(tx: Transaction, paid_before: datetime) -> list[PayoutCandidate]:
+    """Payments due for payout that were paid at or before ``paid_before``, oldest first."""
+    rows = tx.execute(PAYOUT_CANDIDATES, (paid_before,)).fetchall()
+    return [
+        PayoutCandidate(
+            payment_id=row["id"],
+            booking_id=row["booking_id"],
+            mentor_id=row["mentor_id"],
+            status=row["status"],
+            paid_at=row["paid_at"],
+        )
+        for row in rows
+    ]
 
 
 class PaymentsProjection:
@@ -49,6 +99,10 @@ class PaymentsProjection:
         Payment.PayoutFailed.TOPIC,
         Payment.PayoutReversed.TOPIC,
         Payment.Disputed.TOPIC,
+        # The booking's outcome decides whether its payment may ever be paid out.
+        Booking.Booked.TOPIC,
+        Booking.BookingFailed.TOPIC,
+        Booking.Cancelled.TOPIC,
     )
 
     def create_tables(self, tx: Transaction) -> None:
@@ -63,6 +117,8 @@ class PaymentsProjection:
         for position, event in events:
             if isinstance(event, Payment.Paid):
                 self._insert(tx, position, event)
+            elif isinstance(event, Booking.Event):
+                self._booking_changed(tx, position, event)
             elif isinstance(event, Payment.Refunded):
                 # Status follows from the running total, as in the aggregate.
                 self._update(tx, position, event, {"amount_refunded": event.amount}, refund=True)
@@ -97,13 +153,37 @@ class PaymentsProjection:
         return None
 
     @staticmethod
+    def _booking_changed(tx: Transaction, position: int, event: Booking.Event) -> None:
+        """Follow the booking of the payment that pays it (only an accepted payment does)."""
+        params: dict[str, Any] = {"position": position, "updated_at": event.timestamp}
+        if isinstance(event, Booking.Booked):
+            # Booked names its payment: a duplicate payment of the same booking stays apart.
+            where = "id = %(payment_id)s"
+            params |= {"status": BookingStatus.ACCEPTED, "payment_id": event.payment_id}
+        else:
+            where = "booking_id = %(booking_id)s AND disposition = %(accepted)s"
+            cancelled = isinstance(event, Booking.Cancelled)
+            params |= {
+                "status": BookingStatus.CANCELLED if cancelled else BookingStatus.REJECTED,
+                "booking_id": event.originator_id,
+                "accepted": Disposition.ACCEPTED,
+            }
+        tx.execute(
+            "UPDATE payments SET booking_status = %(status)s, last_position = %(position)s, "
+            f"updated_at = %(updated_at)s WHERE {where}",
+            params,
+        )
+
+    @staticmethod
     def _insert(tx: Transaction, position: int, event: Payment.Paid) -> None:
+        # An accepted payment confirms its booking in the same transaction: it is now PENDING.
+        accepted = event.disposition == Disposition.ACCEPTED
         tx.execute(
             """
             INSERT INTO payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency,
-                status, disposition, booking_id, mentor_id, paid_at, last_position, created_at,
-                updated_at)
-            VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, %s, %s, %s, %s, %s, %s)
+                status, disposition, booking_id, booking_status, mentor_id, paid_at,
+                last_position, created_at, updated_at)
+            VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (id) DO NOTHING
             """,
             (
@@ -114,6 +194,7 @@ class PaymentsProjection:
                 event.currency,
                 event.disposition,
                 event.booking_id,
+                BookingStatus.PENDING if accepted else None,
                 event.mentor_id,
                 event.paid_at,
                 position,

@@ -1,0 +1,263 @@
+"""How long one payout run takes with 1,000 payments due among many already paid out.
+
+For each background size (default 10,000 and 1,000,000 paid-out payments), on a scratch
+PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TEST_POSTGRES_URL``:
+
+1. the paid-out background is written straight into the ``payments`` read model with COPY
+   (rows as the projection writes them: status ``paid``, booking ``ACCEPTED``), then ANALYZE;
+2. the due payments are made for real: a Checkout session paid by card in the sandbox (so each
+   has a charge to transfer from), then ``Requested`` → ``Paid`` → ``Booked`` in the ledger,
+   projected by the payments follower;
+3. measured: the eligibility query alone (median of 5, with its EXPLAIN ANALYZE), then ONE
+   ``PayoutService.run()`` (its clock 72 h ahead) — read-model catch-up, the query, and per
+   payment: ``PayoutEligible``, transfer look-up, transfer, ``PaidOut`` against the sandbox
+   Stripe on loopback — then the query again once those are paid out too.
+
+Usage: ``.venv/bin/python -m bench.payout_scan [--background 10000,1000000] [--due 1000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from ledger import Ledger, Money
+from mentorpay.persistence import eventsourcing_env
+from mentorpay.servers import BackgroundServer
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.payouts import PayoutService
+from projections.catalog import Catalog
+from projections.catalog_file import parse_catalog
+from projections.follower import Follower
+from projections.payments import PAYOUT_CANDIDATES, PaymentsProjection, payout_candidates
+from projections.store import ReadModelStore
+from sandbox.app import create_app as create_sandbox_app
+
+SERVER_URL = os.environ.get(
+    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+HOLD = timedelta(hours=72)
+PRICE = Money(7500, "usd")
+FEE = Money(750, "usd")
+MENTOR = "mentor-bench"
+CATALOG = {
+    "mentors": [
+        {"id": MENTOR, "name": "Bench Mentor", "stripe_account_id": "acct_sandboxmentor01"}
+    ],
+    "event_types": [
+        {
+            "id": 1001,
+            "mentor_id": MENTOR,
+            "title": "Bench session",
+            "duration_minutes": 30,
+            "price": {"amount": PRICE.amount, "currency": PRICE.currency},
+        }
+    ],
+}
+COPY_BACKGROUND = """
+COPY payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency, status,
+    disposition, booking_id, booking_status, mentor_id, paid_at, destination_account,
+    transfer_amount, transfer_id, last_position, created_at, updated_at)
+FROM STDIN
+"""
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    name = f"mentorpay_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def copy_background(database_url: str, count: int) -> float:
+    """Write ``count`` paid-out payments as the projection would have; seconds taken."""
+    started = time.perf_counter()
+    paid_at = datetime(2029, 1, 1, tzinfo=UTC)
+    with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
+        with cursor.copy(COPY_BACKGROUND) as copy:
+            for n in range(count):
+                at = paid_at + timedelta(seconds=n)
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        f"pi_bg_{n}",
+                        f"ch_bg_{n}",
+                        PRICE.amount,
+                        PRICE.currency,
+                        "paid",
+                        "accepted",
+                        uuid.uuid4(),
+                        "ACCEPTED",
+                        MENTOR,
+                        at,
+                        "acct_sandboxmentor01",
+                        PRICE.amount - FEE.amount,
+                        f"tr_bg_{n}",
+                        0,
+                        at,
+                        at,
+                    )
+                )
+        cursor.execute("ANALYZE payments")
+    return time.perf_counter() - started
+
+
+def make_due_payment(ledger: Ledger, stripe: StripeGateway, sandbox_url: str, n: int) -> None:
+    """A session paid by card in the sandbox and booked in the ledger."""
+    booking_id = uuid.uuid4()
+    start = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=n)
+    session = stripe.create_checkout_session(
+        booking_id=booking_id,
+        price=PRICE,
+        product_name="Bench session",
+        customer_email="bench@example.com",
+        return_url="https://example.com/return?session_id={CHECKOUT_SESSION_ID}",
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        metadata={},
+        idempotency_key=f"checkout:{booking_id}",
+    )
+    httpx.post(
+        f"{sandbox_url}/_sandbox/checkout/sessions/{session.id}/pay",
+        json={"card": "4242424242424242"},
+        timeout=30,
+    ).raise_for_status()
+    intent = stripe.retrieve_payment_intent(
+        stripe.retrieve_checkout_session(session.id).payment_intent_id or ""
+    )
+    charge = stripe.retrieve_charge(intent.latest_charge_id or "")
+    ledger.request_booking(
+        booking_id=booking_id,
+        user_id="bench-user",
+        mentor_id=MENTOR,
+        event_type_id=1001,
+        start=start,
+        end=start + timedelta(minutes=30),
+        attendee_name="Bench Attendee",
+        attendee_email="bench@example.com",
+        attendee_time_zone="UTC",
+        price=PRICE,
+        platform_fee=FEE,
+        checkout_session_id=session.id,
+        reservation_uid=None,
+        expires_at=session.expires_at,
+    )
+    ledger.record_payment(
+        payment_intent_id=intent.id,
+        charge_id=charge.id,
+        amount=charge.amount,
+        booking_id=booking_id,
+        paid_at=charge.created,
+    )
+    ledger.record_booked(booking_id=booking_id, calcom_booking_uid=f"cal_bench_{n}")
+
+
+def time_query(store: ReadModelStore, paid_before: datetime, repeat: int = 5) -> tuple[int, float]:
+    """Rows found and the median milliseconds of the eligibility query."""
+    timings, rows = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with store.transaction(readonly=True) as tx:
+            rows = len(payout_candidates(tx, paid_before))
+        timings.append((time.perf_counter() - started) * 1000)
+    return rows, statistics.median(timings)
+
+
+def explain(store: ReadModelStore, paid_before: datetime) -> str:
+    with store.transaction(readonly=True) as tx:
+        plan = tx.execute(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + PAYOUT_CANDIDATES, (paid_before,)
+        ).fetchall()
+    return "\n".join("    " + row["QUERY PLAN"] for row in plan)
+
+
+def measure(background: int, due: int) -> None:
+    print(f"\n== {due:,} due among {background:,} paid out ==", flush=True)
+    with scratch_database() as database_url, BackgroundServer(create_sandbox_app()) as sandbox:
+        ledger = Ledger(eventsourcing_env(database_url))
+        store = ReadModelStore(database_url)
+        stripe = StripeGateway("sk_test_bench", sandbox.url)
+        try:
+            catalog = Catalog(store)
+            catalog.create_tables()
+            catalog.load(parse_catalog(json.dumps(CATALOG)))
+            follower = Follower(ledger, store, PaymentsProjection())
+            follower.run_until_caught_up()  # creates the table and its indexes
+
+            seconds = copy_background(database_url, background)
+            print(f"setup: COPY of {background:,} paid-out rows + ANALYZE: {seconds:.1f} s")
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(
+                    pool.map(lambda n: make_due_payment(ledger, stripe, sandbox.url, n), range(due))
+                )
+            follower.run_until_caught_up()
+            with store.transaction() as tx:
+                tx.execute("ANALYZE payments")
+            print(
+                f"setup: {due:,} paid and booked through sandbox + ledger: "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+
+            now = datetime.now(UTC) + HOLD + timedelta(minutes=5)
+            rows, ms = time_query(store, now - HOLD)
+            print(f"eligibility query: {rows:,} rows in {ms:.1f} ms (median of 5)")
+            print("EXPLAIN ANALYZE:\n" + explain(store, now - HOLD))
+
+            service = PayoutService(
+                ledger, store, catalog, stripe, hold=HOLD, clock=lambda: now, read_model=follower
+            )
+            started = time.perf_counter()
+            result = service.run()
+            seconds = time.perf_counter() - started
+            print(
+                f"payout run: {seconds:.2f} s for {result.eligible:,} eligible, "
+                f"{result.paid_out:,} paid out, {result.failed:,} failed "
+                f"({seconds / max(result.paid_out, 1) * 1000:.1f} ms per payout)"
+            )
+            follower.run_until_caught_up()
+            rows, ms = time_query(store, now - HOLD)
+            print(f"eligibility query afterwards: {rows:,} rows in {ms:.1f} ms (median of 5)")
+            started = time.perf_counter()
+            empty = service.run()
+            print(
+                f"payout run with nothing due: {(time.perf_counter() - started) * 1000:.1f} ms "
+                f"({empty.paid_out} paid out)"
+            )
+        finally:
+            stripe.close()
+            store.close()
+            ledger.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--background", default="10000,1000000", help="paid-out counts")
+    parser.add_argument("--due", type=int, default=1000, help="payments due in each run")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; PostgreSQL; Stripe = sandbox on loopback")
+    for background in (int(size) for size in args.background.split(",")):
+        measure(background, args.due)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""``ledger export``: every event as JSON lines or CSV, and back again."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger import Money
+from projections.event_log import read_events
+from tests.finance.conftest import Books, run_cli
+from tests.ledger.factories import paid_booking, paid_out, request_booking
+
+
+@pytest.fixture
+def history(books: Books) -> Books:
+    request_booking(books.ledger)
+    paid_out(books.ledger)
+    paid_booking(books.ledger, price=Money(5000, "jpy"), platform_fee=Money(500, "jpy"))
+    return books
+
+
+def test_jsonl_round_trip(
+    history: Books, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = tmp_path / "events.jsonl"
+    result = run_cli(
+        monkeypatch, database_url, "ledger", "export", "--format", "jsonl", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = read_events(history.ledger, after=0, limit=10_000)
+    assert exported == expected
+    assert [e["position"] for e in exported] == sorted(e["position"] for e in exported)
+    paid = next(e for e in exported if e["type"] == "mentorpay.Payment.Paid")
+    assert isinstance(paid["data"]["amount"], int) and paid["data"]["currency"] == "usd"
+
+
+def test_csv_round_trip_after_a_position(
+    history: Books, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = tmp_path / "events.csv"
+    result = run_cli(
+        monkeypatch,
+        database_url,
+        "ledger",
+        "export",
+        "--format",
+        "csv",
+        "--after",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    with out.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    expected = read_events(history.ledger, after=3, limit=10_000)
+    assert len(rows) == len(expected) > 0
+    for row, event in zip(rows, expected, strict=True):
+        assert int(row["position"]) == event["position"]
+        assert row["type"] == event["type"]
+        assert row["aggregate_id"] == event["aggregateId"]
+        assert int(row["aggregate_version"]) == event["aggregateVersion"]
+        assert row["time"] == event["time"]
+        assert json.loads(row["data"]) == event["data"]
+
+
+def test_export_to_stdout_and_unknown_format(
+    history: Books, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli(monkeypatch, database_url, "ledger", "export")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(read_events(history.ledger, after=0, limit=10_000))
+    assert "exported" in result.stderr and "\x1b" not in result.stderr  # no bar off a terminal
+
+    bad = run_cli(monkeypatch, database_url, "ledger", "export", "--format", "xml")
+    assert bad.exit_code == 2
