@@ -78,6 +78,11 @@ class Container:
         self.ledger.close()
 
 
+def read_models() -> list[Projection]:
+    """Every read model the followers keep, as fresh instances (``ledger verify`` rebuilds them)."""
+    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+
+
 def build_container(
     settings: Settings,
     *,
@@ -115,11 +120,6 @@ def build_container(
         ),
         cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
     )
-    read_models: list[Projection] = [
-        BookingsProjection(),
-        PaymentsProjection(),
-        JournalProjection(),
-    ]
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
         Refunds(ledger, stripe, free_cancel_hours=settings.free_cancel_hours),
@@ -128,7 +128,7 @@ def build_container(
     ]
     if settings.smtp_url:
         process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
-    for projection in read_models:
+    for projection in read_models():
         container.projections[projection.name] = Follower(
             ledger, store, projection, poll_interval=poll_interval
         )

@@ -79,14 +79,11 @@ def export(
 def verify() -> None:
     """Rebuild the read models and the journal from the events in memory, compare them with
     the stored tables, and check the ledger's invariants. Exit 1 on any difference."""
+    from mentorpay.bootstrap import read_models
     from processes.ledger_audit import verify as run_verify
-    from projections.bookings import BookingsProjection
-    from projections.journal import JournalProjection
-    from projections.payments import PaymentsProjection
 
     with _container() as c:
-        # The same read models bootstrap follows (fresh instances: verify writes to memory).
-        projections = [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+        projections = read_models()  # fresh instances: verify writes them to memory
         report = run_verify(c.ledger, c.store, projections)
     for finding in report.findings:
         typer.echo(str(finding))
