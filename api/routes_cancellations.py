@@ -1,6 +1,7 @@
 """``POST /api/bookings/{id}/cancel``: the attendee, the booked mentor or an admin cancels.
 
-The answer carries the refund the policy grants (``processes.cancellations.refund_decision``);
+The answer carries the refund the cancellation recorded (decided once by the policy in force
+when cancelling; ``processes.cancellations.refund_decision``);
 the refund itself, the Cal.com cancellation and any transfer reversal are done by the process
 managers that follow the ledger.
 """
@@ -31,6 +32,7 @@ class CancelRequest(BaseModel):
 
 class RefundView(BaseModel):
     rule: str  # cancelled_by_mentor, free_cancellation, late_cancellation, nothing_paid, ...
+    # (late_cancellation: nothing back, and the mentor is paid out after the hold)
     amount: int  # minor units; 0 when nothing is refunded
     currency: str
 

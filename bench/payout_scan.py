@@ -69,7 +69,7 @@ CATALOG = {
 }
 COPY_BACKGROUND = """
 COPY payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency, status,
-    disposition, booking_id, booking_status, mentor_id, paid_at, destination_account,
+    disposition, booking_id, booking_payable, mentor_id, paid_at, destination_account,
     transfer_amount, transfer_id, last_position, created_at, updated_at)
 FROM STDIN
 """
@@ -107,7 +107,7 @@ def copy_background(database_url: str, count: int) -> float:
                         "paid",
                         "accepted",
                         uuid.uuid4(),
-                        "ACCEPTED",
+                        True,
                         MENTOR,
                         at,
                         "acct_sandboxmentor01",

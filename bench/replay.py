@@ -123,7 +123,7 @@ def _session(n: int) -> tuple[Booking, Payment]:
         destination_account="acct_bench",
         now=T0 + HOLD,
         hold=HOLD,
-        booking_accepted=True,
+        booking_payable=True,
         price_amount=PRICE.amount,
         platform_fee_amount=FEE.amount,
     )

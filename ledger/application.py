@@ -142,11 +142,15 @@ class Ledger(Application[UUID]):
         return booking
 
     @_retry_on_conflict
-    def cancel_booking(self, *, booking_id: UUID, by: str, reason: str) -> Booking:
+    def cancel_booking(self, *, booking_id: UUID, by: str, reason: str, refund: bool) -> Booking:
+        """Cancel the booking, recording whether the payer is refunded in full (``refund``,
+        decided by the caller's policy; recorded as False when nothing was paid). With
+        ``refund`` False a booked session's payment is still paid out to the mentor."""
         by = v.require_choice(by, "by", CANCELLERS)
         reason = v.require_text(reason, "reason")
+        refund = v.require_bool(refund, "refund")
         booking = self.get_booking(booking_id)
-        if booking.cancel(by, reason):
+        if booking.cancel(by, reason, refund):
             self.save(booking)
         return booking
 
@@ -216,7 +220,8 @@ class Ledger(Application[UUID]):
     def mark_payout_eligible(
         self, *, payment_id: UUID, destination_account: str, now: datetime, hold: timedelta
     ) -> Payment:
-        """Clear the payment for transfer to the mentor once its hold has passed."""
+        """Clear the payment for transfer to the mentor once its hold has passed. Its booking
+        must be booked, or cancelled after booking without a refund."""
         destination_account = v.require_text(
             destination_account, "destination_account", max_length=_ID_LENGTH
         )
@@ -228,7 +233,7 @@ class Ledger(Application[UUID]):
             destination_account=destination_account,
             now=now,
             hold=hold,
-            booking_accepted=booking.is_accepted_with(payment.id),
+            booking_payable=booking.is_payable_with(payment.id),
             price_amount=booking.request.price_amount,
             platform_fee_amount=booking.request.platform_fee_amount,
         ):

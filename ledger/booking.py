@@ -56,6 +56,8 @@ class Booking(BaseAggregate[UUID]):
         self.failure_final: bool | None = None
         self.cancelled_by: str | None = None
         self.cancel_reason: str | None = None
+        # Recorded by Cancelled: the payer is refunded in full (False: the mentor keeps it).
+        self.cancel_refund: bool | None = None
 
     # --- events -----------------------------------------------------------------------
 
@@ -128,10 +130,14 @@ class Booking(BaseAggregate[UUID]):
         TOPIC = "mentorpay.Booking.Cancelled"
         by: str
         reason: str
+        # Decided once, when cancelling, by the policy then in force: the payer is refunded
+        # in full. False when nothing was paid, or when the mentor keeps the payment.
+        refund: bool
 
         def apply(self, booking: Booking) -> None:
             booking.cancelled_by = self.by
             booking.cancel_reason = self.reason
+            booking.cancel_refund = self.refund
             booking.status = BookingStatus.CANCELLED
 
     # --- commands ---------------------------------------------------------------------
@@ -204,13 +210,18 @@ class Booking(BaseAggregate[UUID]):
         self.trigger_event(self.Expired)
         return True
 
-    def cancel(self, by: str, reason: str) -> bool:
+    def cancel(self, by: str, reason: str, refund: bool) -> bool:
+        """Cancel; ``refund`` is what the policy grants the payer. The first cancellation
+        wins: a repeat (by anyone, deciding anything) records nothing."""
         if self.status == BookingStatus.CANCELLED:
             return False
         # PENDING is refused: Cal.com may be booking the slot right now; wait for the outcome.
         if self.status not in (BookingStatus.AWAITING_PAYMENT, BookingStatus.ACCEPTED):
             raise InvalidTransition(f"booking {self.id} is {self.status} and cannot be cancelled")
-        self.trigger_event(self.Cancelled, by=by, reason=reason)
+        # Nothing paid, nothing to refund. Decided here, on the state the event applies to, so
+        # a payment that lands while the caller was deciding cannot be recorded as forfeited.
+        paid = self.payment_id is not None
+        self.trigger_event(self.Cancelled, by=by, reason=reason, refund=refund and paid)
         return True
 
     # --- queries ----------------------------------------------------------------------
@@ -248,5 +259,15 @@ class Booking(BaseAggregate[UUID]):
             return None
         return self.request.platform_fee_amount
 
-    def is_accepted_with(self, payment_id: UUID) -> bool:
-        return self.status == BookingStatus.ACCEPTED and self.payment_id == payment_id
+    def is_payable_with(self, payment_id: UUID) -> bool:
+        """Whether ``payment_id`` pays this booking's mentor: the session is booked, or was
+        cancelled after booking without a refund (the attendee forfeited the fee)."""
+        if self.payment_id != payment_id:
+            return False
+        if self.status == BookingStatus.ACCEPTED:
+            return True
+        return (
+            self.status == BookingStatus.CANCELLED
+            and self.calcom_booking_uid is not None
+            and self.cancel_refund is False
+        )

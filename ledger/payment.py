@@ -308,7 +308,7 @@ class Payment(BaseAggregate[UUID]):
         destination_account: str,
         now: datetime,
         hold: timedelta,
-        booking_accepted: bool,
+        booking_payable: bool,
         price_amount: int,
         platform_fee_amount: int,
     ) -> bool:
@@ -320,8 +320,12 @@ class Payment(BaseAggregate[UUID]):
             return False
         if self.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PAYOUT_FAILED):
             raise PayoutNotAllowed(f"payment {self.id} is {self.status}")
-        if self.disposition != Disposition.ACCEPTED or not booking_accepted:
-            raise PayoutNotAllowed(f"payment {self.id} does not pay an accepted booking")
+        # ``booking_payable`` comes from ``Booking.is_payable_with``: booked, or cancelled
+        # after booking with the payment forfeited to the mentor.
+        if self.disposition != Disposition.ACCEPTED or not booking_payable:
+            raise PayoutNotAllowed(
+                f"payment {self.id} does not pay a booked session its mentor is owed"
+            )
         if self.dispute_id is not None:
             raise PayoutNotAllowed(f"payment {self.id} is disputed")
         if self.paid_at + hold > now:

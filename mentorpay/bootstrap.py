@@ -122,7 +122,7 @@ def build_container(
     )
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
-        Refunds(ledger, stripe, free_cancel_hours=settings.free_cancel_hours),
+        Refunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
         CalendarCancellation(ledger, calcom, stripe),
     ]

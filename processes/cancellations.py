@@ -1,8 +1,10 @@
 """Cancellations by the attendee, the mentor or an admin, and the refund they earn.
 
-The refund policy is a pure function of recorded facts: who cancelled, when the ``Cancelled``
-event was recorded, the booking's start and the payment. The API's answer and the refunds
-process both call it, so they decide the same however late or often either runs.
+The refund policy (``policy_rule``) is applied once, when cancelling, with the settings then in
+force, and its outcome is recorded in the ``Cancelled`` event (``refund``). Everything after
+that (the API's answer, the refunds process, the payouts) reads the recorded flag, so a later
+change of ``MENTORPAY_FREE_CANCEL_HOURS`` cannot make them disagree. Without a refund the
+mentor keeps the payment: it is paid out after the hold like a session that took place.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class RefundRule(StrEnum):
     CANCELLED_BY_PLATFORM = "cancelled_by_platform"  # an admin or the system
     FREE_CANCELLATION = "free_cancellation"  # attendee, early enough
     LATE_CANCELLATION = "late_cancellation"  # attendee, inside the window: no refund
+    NOT_REFUNDED = "not_refunded"  # mentor or admin, recorded without a refund (not by policy)
     NOTHING_PAID = "nothing_paid"
     DISPUTED = "disputed"  # the card issuer holds the money; Stripe refuses refunds
 
@@ -58,7 +61,7 @@ class RefundRule(StrEnum):
 @dataclass(frozen=True)
 class RefundDecision:
     rule: RefundRule
-    amount: Money  # what the policy gives back; zero when nothing
+    amount: Money  # what the recorded decision gives back; zero when nothing
 
     @property
     def refunds(self) -> bool:
@@ -89,25 +92,42 @@ def policy_rule(
     return RefundRule.LATE_CANCELLATION
 
 
-def refund_decision(
-    *,
-    cancelled: Booking.Cancelled,
-    booking: Booking,
-    payment: Payment | None,
-    free_cancel_hours: int,
-) -> RefundDecision:
-    """What the cancellation recorded as ``cancelled`` gives back of ``payment``."""
+_REFUNDING_RULES = frozenset(
+    {
+        RefundRule.CANCELLED_BY_MENTOR,
+        RefundRule.CANCELLED_BY_PLATFORM,
+        RefundRule.FREE_CANCELLATION,
+    }
+)
+
+
+def policy_refunds(rule: RefundRule) -> bool:
+    """Whether the policy's ``rule`` refunds the payer in full."""
+    return rule in _REFUNDING_RULES
+
+
+def recorded_rule(*, cancelled_by: str, refund: bool) -> RefundRule:
+    """The rule a recorded cancellation was decided by, from its facts alone."""
+    if not refund:
+        return RefundRule.LATE_CANCELLATION if cancelled_by == "user" else RefundRule.NOT_REFUNDED
+    if cancelled_by == "mentor":
+        return RefundRule.CANCELLED_BY_MENTOR
+    if cancelled_by == "user":
+        return RefundRule.FREE_CANCELLATION
+    return RefundRule.CANCELLED_BY_PLATFORM
+
+
+def refund_decision(*, booking: Booking, payment: Payment | None) -> RefundDecision:
+    """What the recorded cancellation of ``booking`` gives back of ``payment``: it reads the
+    ``refund`` flag the ``Cancelled`` event recorded, never the policy evaluated again."""
+    if booking.cancelled_by is None or booking.cancel_refund is None:
+        raise ValueError(f"booking {booking.id} is not cancelled")
     currency = payment.currency if payment is not None else booking.request.currency
     nothing = Money.zero(currency)
     if payment is None:
         return RefundDecision(RefundRule.NOTHING_PAID, nothing)
-    rule = policy_rule(
-        cancelled_by=cancelled.by,
-        cancelled_at=cancelled.timestamp,
-        start=booking.request.start,
-        free_cancel_hours=free_cancel_hours,
-    )
-    if rule == RefundRule.LATE_CANCELLATION:
+    rule = recorded_rule(cancelled_by=booking.cancelled_by, refund=booking.cancel_refund)
+    if not booking.cancel_refund:
         return RefundDecision(rule, nothing)
     if payment.disputed:
         return RefundDecision(RefundRule.DISPUTED, nothing)
@@ -154,27 +174,34 @@ class CancellationService:
             raise NotFound("no such booking") from None
         by = self._canceller(booking, user_id, role)
         if booking.status != BookingStatus.CANCELLED:
-            if by != "admin" and booking.request.end <= self._clock():
+            now = self._clock()
+            if by != "admin" and booking.request.end <= now:
                 raise CannotCancel(f"booking {booking_id}: the session is over")
+            # Decided now, with the window in force now, and recorded: nothing recomputes it.
+            # Whether anything was paid is the ledger's to settle (a payment may land first).
+            rule = policy_rule(
+                cancelled_by=by,
+                cancelled_at=now,
+                start=booking.request.start,
+                free_cancel_hours=self._free_cancel_hours,
+            )
             try:
                 booking = self._ledger.cancel_booking(
-                    booking_id=booking_id, by=by, reason=reason or _DEFAULT_REASONS[by]
+                    booking_id=booking_id,
+                    by=by,
+                    reason=reason or _DEFAULT_REASONS[by],
+                    refund=policy_refunds(rule),
                 )
             except InvalidTransition as refused:
                 raise CannotCancel(str(refused)) from None
         return self.describe(booking)
 
     def describe(self, booking: Booking) -> Cancellation:
-        """The recorded cancellation of ``booking`` and the refund it earns."""
+        """The recorded cancellation of ``booking`` and the refund it recorded."""
         event = cancelled_event(self._ledger, booking.id)
         if event is None:
             raise CannotCancel(f"booking {booking.id} is not cancelled")
-        decision = refund_decision(
-            cancelled=event,
-            booking=booking,
-            payment=paying_payment(self._ledger, booking),
-            free_cancel_hours=self._free_cancel_hours,
-        )
+        decision = refund_decision(booking=booking, payment=paying_payment(self._ledger, booking))
         return Cancellation(booking, event.by, event.reason, event.timestamp, decision)
 
     @staticmethod

@@ -183,8 +183,9 @@ class PayoutService:
         if existing is not None:
             log.info("payment %s: found transfer %s of an earlier run", payment.id, existing.id)
             return existing
-        # The payment may have changed since it was cleared (a dispute, a cancellation) or since
-        # an interrupted run cleared it: such a payout fails for good, so a refund may proceed.
+        # The payment may have changed since it was cleared (a dispute, a refunded cancellation)
+        # or since an interrupted run cleared it: such a payout fails for good, so a refund may
+        # proceed.
         held_back = self._held_back(payment)
         if held_back is not None:
             raise _NotPayable(held_back)
@@ -214,8 +215,9 @@ class PayoutService:
         if current.disputed:
             return f"payment {payment.id} is disputed"
         booking = self._ledger.get_booking(current.booking_id)
-        if not booking.is_accepted_with(current.id):
-            return f"booking {booking.id} is {booking.status}, no longer accepted"
+        # A booking cancelled without a refund still owes the mentor: the transfer goes ahead.
+        if not booking.is_payable_with(current.id):
+            return f"booking {booking.id} is {booking.status} and no longer owes its mentor"
         return None
 
     def _existing_transfer(self, payment: Payment) -> TransferInfo | None:

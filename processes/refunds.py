@@ -9,8 +9,10 @@ A refund of money already transferred to the mentor first reverses the transfer,
 the reversal, so the mentor's payable never goes negative. While a payout is in flight
 (``payout_eligible``) the ledger refuses the refund; rather than block every later refund
 behind it, the cancellation is left for now and taken up again when the payout's outcome is
-recorded (``PaidOut`` or ``PayoutFailed`` are triggers too). The decision is recomputed from
-the ledger each time, so any order of these events ends in the same state.
+recorded (``PaidOut`` or ``PayoutFailed`` are triggers too). Whether a cancellation is refunded
+is the ``refund`` flag its ``Cancelled`` event recorded (never the policy evaluated again), and
+what is left to do is read from the ledger each time, so any order of these events ends in the
+same state.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 from uuid import UUID
 
 from ledger import Booking, BookingStatus, Disposition, Ledger, Money, Payment, PaymentStatus
-from processes.cancellations import cancelled_event, paying_payment, refund_decision
+from processes.cancellations import paying_payment, refund_decision
 from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
 from projections.follower import DomainEvent
 
@@ -44,10 +46,9 @@ class Refunds:
         Payment.PayoutFailed.TOPIC,
     )
 
-    def __init__(self, ledger: Ledger, stripe: StripeGateway, *, free_cancel_hours: int) -> None:
+    def __init__(self, ledger: Ledger, stripe: StripeGateway) -> None:
         self._ledger = ledger
         self._stripe = stripe
-        self._free_cancel_hours = free_cancel_hours
 
     def handle(self, position: int, event: DomainEvent) -> None:
         if isinstance(event, Payment.Paid):
@@ -74,16 +75,8 @@ class Refunds:
         booking = self._ledger.get_booking(booking_id)
         if booking.status != BookingStatus.CANCELLED:
             return
-        cancelled = cancelled_event(self._ledger, booking_id)
-        if cancelled is None:  # pragma: no cover - CANCELLED is only reached by this event
-            return
         payment = paying_payment(self._ledger, booking)
-        decision = refund_decision(
-            cancelled=cancelled,
-            booking=booking,
-            payment=payment,
-            free_cancel_hours=self._free_cancel_hours,
-        )
+        decision = refund_decision(booking=booking, payment=payment)
         if payment is None or not decision.refunds:
             return
         if payment.status == PaymentStatus.PAYOUT_ELIGIBLE:

@@ -1,7 +1,8 @@
 """The ``payments`` read model: one row per Stripe payment, its status, refunds and payout.
 
-It also keeps the status of the booking the payment pays (``booking_status``), so the payout
-process finds what is due with one query on one partial index (see ``payout_candidates``).
+It also keeps whether the booking the payment pays owes the mentor this payment
+(``booking_payable``), so the payout process finds what is due with one query on one partial
+index (see ``payout_candidates``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger import Booking, BookingStatus, Disposition, Payment
+from ledger import Booking, Disposition, Payment
 from projections.follower import DomainEvent
 from projections.store import Transaction
 
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS payments (
     status TEXT NOT NULL,
     disposition TEXT NOT NULL,
     booking_id TEXT NOT NULL,
-    booking_status TEXT,
+    booking_payable BOOLEAN NOT NULL DEFAULT FALSE,
     mentor_id TEXT NOT NULL,
     paid_at TIMESTAMPTZ NOT NULL,
     amount_refunded BIGINT NOT NULL DEFAULT 0,
@@ -40,16 +41,16 @@ CREATE TABLE IF NOT EXISTS payments (
     updated_at TIMESTAMPTZ NOT NULL
 )
 """
-# What the payout process must look at once the hold has passed: payments of an accepted
-# booking, not refunded (a refund changes the status), not disputed and not paid out yet; and
+# What the payout process must look at once the hold has passed: payments whose booking owes the
+# mentor (booked, or cancelled after booking without a refund), not refunded (a refund changes
+# the status), not disputed and not paid out yet; and
 # every payout in flight (``payout_eligible``: left half-done by an interrupted run, or failed
 # retryably), whatever became of its booking since, because only the payout process can settle
 # it (record the transfer made, or fail it so a refund may go ahead). The partial index holds
 # only these rows, so finding them never reads the ever-growing paid-out history. SQLite uses a
 # partial index only when the query repeats its condition verbatim: both use this one string.
 PAYOUT_QUEUE_PREDICATE = (
-    "(status = 'payout_eligible' OR "
-    "(status = 'succeeded' AND booking_status = 'ACCEPTED' AND NOT disputed))"
+    "(status = 'payout_eligible' OR (status = 'succeeded' AND booking_payable AND NOT disputed))"
 )
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS payments_booking_idx ON payments (booking_id)",
@@ -99,7 +100,7 @@ class PaymentsProjection:
         Payment.PayoutFailed.TOPIC,
         Payment.PayoutReversed.TOPIC,
         Payment.Disputed.TOPIC,
-        # The booking's outcome decides whether its payment may ever be paid out.
+        # The booking's outcome decides whether its payment is owed to the mentor.
         Booking.Booked.TOPIC,
         Booking.BookingFailed.TOPIC,
         Booking.Cancelled.TOPIC,
@@ -154,36 +155,35 @@ class PaymentsProjection:
 
     @staticmethod
     def _booking_changed(tx: Transaction, position: int, event: Booking.Event) -> None:
-        """Follow the booking of the payment that pays it (only an accepted payment does)."""
-        params: dict[str, Any] = {"position": position, "updated_at": event.timestamp}
+        """Follow whether the booking owes its mentor the payment that pays it: from
+        ``Booked`` on, until it fails or is cancelled with a refund. A cancellation without a
+        refund leaves it owed: the attendee forfeited the fee. (Only an accepted payment pays
+        the booking; ``Booked`` names it, so a duplicate payment of the booking stays apart.)"""
         if isinstance(event, Booking.Booked):
-            # Booked names its payment: a duplicate payment of the same booking stays apart.
-            where = "id = %(payment_id)s"
-            params |= {"status": BookingStatus.ACCEPTED, "payment_id": event.payment_id}
+            where, payable = "id = %(payment_id)s", True
+            params: dict[str, Any] = {"payment_id": event.payment_id}
+        elif isinstance(event, Booking.BookingFailed) or (
+            isinstance(event, Booking.Cancelled) and event.refund
+        ):
+            where, payable = "booking_id = %(booking_id)s AND disposition = %(accepted)s", False
+            params = {"booking_id": event.originator_id, "accepted": Disposition.ACCEPTED}
         else:
-            where = "booking_id = %(booking_id)s AND disposition = %(accepted)s"
-            cancelled = isinstance(event, Booking.Cancelled)
-            params |= {
-                "status": BookingStatus.CANCELLED if cancelled else BookingStatus.REJECTED,
-                "booking_id": event.originator_id,
-                "accepted": Disposition.ACCEPTED,
-            }
+            return
         tx.execute(
-            "UPDATE payments SET booking_status = %(status)s, last_position = %(position)s, "
+            "UPDATE payments SET booking_payable = %(payable)s, last_position = %(position)s, "
             f"updated_at = %(updated_at)s WHERE {where}",
-            params,
+            params | {"payable": payable, "position": position, "updated_at": event.timestamp},
         )
 
     @staticmethod
     def _insert(tx: Transaction, position: int, event: Payment.Paid) -> None:
-        # An accepted payment confirms its booking in the same transaction: it is now PENDING.
-        accepted = event.disposition == Disposition.ACCEPTED
+        # Owed to no one yet: the booking is at best PENDING until Cal.com books it.
         tx.execute(
             """
             INSERT INTO payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency,
-                status, disposition, booking_id, booking_status, mentor_id, paid_at,
+                status, disposition, booking_id, mentor_id, paid_at,
                 last_position, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, %s, %s, %s, %s, %s, %s, %s)
+            VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (id) DO NOTHING
             """,
             (
@@ -194,7 +194,6 @@ class PaymentsProjection:
                 event.currency,
                 event.disposition,
                 event.booking_id,
-                BookingStatus.PENDING if accepted else None,
                 event.mentor_id,
                 event.paid_at,
                 position,

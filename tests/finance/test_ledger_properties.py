@@ -33,6 +33,7 @@ step = st.one_of(
     st.tuples(st.just("request"), st.integers(0, len(PRICES) - 1)),
     st.tuples(st.just("booked"), st.integers(0, len(PRICES) - 1)),
     st.tuples(st.just("paid_out"), st.integers(0, len(PRICES) - 1)),
+    st.tuples(st.just("forfeited"), st.integers(0, len(PRICES) - 1)),
     pay,
     pay,
     book,
@@ -41,7 +42,8 @@ step = st.one_of(
     payout,
     st.tuples(st.just("fail"), index),
     st.tuples(st.just("expire"), index),
-    st.tuples(st.just("cancel"), index, st.sampled_from(["user", "mentor"])),
+    # The refund the cancellation records: with none, the mentor is still paid out.
+    st.tuples(st.just("cancel"), index, st.sampled_from(["user", "mentor"]), st.booleans()),
     st.tuples(st.just("refund"), index, st.integers(1, 4)),
     st.tuples(st.just("reverse"), index),
     st.tuples(st.just("dispute"), index),
@@ -77,6 +79,11 @@ class Flows:
             self.run(("booked", args[0]))
             self.run(("payout", 0, "paid"))
             return
+        if kind == "forfeited":  # booked, cancelled late without a refund, mentor paid
+            self.run(("booked", args[0]))
+            self.run(("cancel", 0, "user", False))
+            self.run(("payout", 0, "paid"))
+            return
         if kind in ("pay", "book", "fail", "expire", "cancel"):
             if not self.bookings:
                 return
@@ -108,7 +115,9 @@ class Flows:
         elif kind == "expire":
             ledger.expire_booking(booking_id=booking_id)
         else:
-            ledger.cancel_booking(booking_id=booking_id, by=args[0], reason="changed plans")
+            ledger.cancel_booking(
+                booking_id=booking_id, by=args[0], reason="changed plans", refund=args[1]
+            )
 
     def _payment_step(self, kind: str, payment_id: UUID, args: list) -> None:
         ledger = self.ledger

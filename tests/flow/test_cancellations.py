@@ -23,12 +23,17 @@ from ledger import (
     mentor_payable,
     postings_for,
 )
+from mentorpay.bootstrap import read_models
 from processes.cancellations import (
     CancellationService,
     CannotCancel,
     RefundRule,
+    policy_refunds,
     policy_rule,
+    recorded_rule,
 )
+from processes.ledger_audit import verify
+from processes.payouts import PayoutRunResult, PayoutService
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until
 
@@ -36,6 +41,7 @@ PROBLEM_JSON = "application/problem+json"
 MENTOR = "mentor-ada"  # the demo catalogue's mentor of event type 1001
 MENTOR_ACCOUNT = "acct_sandboxmentor01"
 PRICE, FEE = 7500, 750  # event type 1001 at the default 10 % platform fee
+HOLD = timedelta(hours=72)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -154,6 +160,38 @@ def _pay_out(stack: Stack, payment: Payment) -> str:
     return transfer_id
 
 
+def _payouts_at(stack: Stack, now: datetime) -> PayoutService:
+    """A payout run whose clock reads ``now`` (the stack's own hold of 72 h)."""
+    c = stack.container
+    return PayoutService(c.ledger, c.store, c.catalog, c.stripe, hold=HOLD, clock=lambda: now)
+
+
+def _stripe_transfers(stack: Stack, booking_id: str) -> list[Any]:
+    params = {"transfer_group": booking_id, "limit": 100}
+    return list(_stripe(stack).v1.transfers.list(params=params).data)
+
+
+def _trial_balance(stack: Stack) -> dict[str, int]:
+    """Debits minus credits per currency over the whole ledger."""
+    ledger = stack.container.ledger
+    notifications = ledger.recorder.select_notifications(start=1, limit=100_000)
+    events = map(ledger.mapper.to_domain_event, notifications)
+    net: dict[str, int] = {}
+    for (_, currency), amount in balances(p for e in events for p in postings_for(e)).items():
+        net[currency] = net.get(currency, 0) + amount
+    return net
+
+
+def _verified(stack: Stack) -> None:
+    """What ``mentorpay ledger verify`` checks finds nothing, once the read models caught up."""
+    c = stack.container
+    head = c.ledger.recorder.max_notification_id() or 0
+    for name, follower in c.projections.items():
+        assert follower.wait_for(head, timeout=20), f"{name} is stuck"
+    report = verify(c.ledger, c.store, read_models())
+    assert report.findings == [], [str(f) for f in report.findings]
+
+
 def _make_eligible(stack: Stack, payment: Payment) -> None:
     stack.container.ledger.mark_payout_eligible(
         payment_id=payment.id,
@@ -188,6 +226,37 @@ def test_policy_refunds_mentor_and_early_attendee_cancellations(
         cancelled_by=by, cancelled_at=START - before_start, start=START, free_cancel_hours=24
     )
     assert decided == rule
+
+
+@pytest.mark.parametrize(
+    ("rule", "refunds"),
+    [
+        (RefundRule.CANCELLED_BY_MENTOR, True),
+        (RefundRule.CANCELLED_BY_PLATFORM, True),
+        (RefundRule.FREE_CANCELLATION, True),
+        (RefundRule.LATE_CANCELLATION, False),
+    ],
+)
+def test_only_a_late_attendee_cancellation_forfeits_the_payment(
+    rule: RefundRule, refunds: bool
+) -> None:
+    assert policy_refunds(rule) is refunds
+
+
+@pytest.mark.parametrize(
+    ("by", "refund", "rule"),
+    [
+        ("user", True, RefundRule.FREE_CANCELLATION),
+        ("user", False, RefundRule.LATE_CANCELLATION),
+        ("mentor", True, RefundRule.CANCELLED_BY_MENTOR),
+        ("admin", True, RefundRule.CANCELLED_BY_PLATFORM),
+        ("admin", False, RefundRule.NOT_REFUNDED),
+    ],
+)
+def test_the_answer_names_the_rule_from_the_recorded_facts(
+    by: str, refund: bool, rule: RefundRule
+) -> None:
+    assert recorded_rule(cancelled_by=by, refund=refund) == rule
 
 
 # --- through the API, against the sandbox -------------------------------------------------
@@ -234,10 +303,20 @@ def test_attendee_cancelling_early_is_refunded_in_full(stack: Stack) -> None:
     wait_until(lambda: _calcom_booking(stack, booking_id)["status"] == "cancelled", timeout=20)
     assert [r.amount for r in _stripe_refunds(stack, payment)] == [PRICE]
 
+    # The payer has it all back: the mentor is never paid for it, however long after.
+    assert _payouts_at(stack, payment.paid_at + 2 * HOLD).run() == PayoutRunResult(0, 0, 0)
+    assert _stripe_transfers(stack, booking_id) == []
+    assert stack.container.ledger.get_payment(payment.id).transfer_id is None
+
 
 # Every bookable slot (1 to 8 days ahead) is inside a 30-day window: too late to be refunded.
-@pytest.mark.parametrize("stack_settings", [{"free_cancel_hours": 30 * 24}])
-def test_attendee_cancelling_late_gets_no_refund_but_frees_the_slot(stack: Stack) -> None:
+LATE_FOR_EVERY_SLOT = pytest.mark.parametrize("stack_settings", [{"free_cancel_hours": 30 * 24}])
+
+
+@LATE_FOR_EVERY_SLOT
+def test_a_late_attendee_cancellation_is_not_refunded_and_the_mentor_is_paid(
+    stack: Stack,
+) -> None:
     booking_id, payment = _book(stack)
 
     response = _cancel(stack, booking_id, reason="cannot make it")
@@ -255,6 +334,66 @@ def test_attendee_cancelling_late_gets_no_refund_but_frees_the_slot(stack: Stack
     ledger = _balances(e for _, e in _events(stack, UUID(booking_id), payment.id))
     assert ledger[mentor_payable(MENTOR)] == -(PRICE - FEE)  # still owed to the mentor
     assert ledger[BOOKINGS_CLEARING] == 0
+
+    # The attendee forfeited the fee: after the hold, and not before, the mentor is paid once.
+    assert _payouts_at(stack, payment.paid_at + HOLD - timedelta(hours=1)).run() == (
+        PayoutRunResult(0, 0, 0)
+    )
+    assert _stripe_transfers(stack, booking_id) == []
+    after_hold = _payouts_at(stack, payment.paid_at + HOLD)
+    assert after_hold.run() == PayoutRunResult(eligible=1, paid_out=1, failed=0)
+    assert after_hold.run() == PayoutRunResult(0, 0, 0)
+    (transfer,) = _stripe_transfers(stack, booking_id)
+    assert (transfer.amount, transfer.currency) == (PRICE - FEE, "usd")
+    assert transfer.destination == MENTOR_ACCOUNT
+    assert transfer.source_transaction == payment.charge_id
+    assert stack.container.ledger.get_payment(payment.id).transfer_id == transfer.id
+
+    _workers_caught_up(stack)
+    assert _stripe_refunds(stack, payment) == []  # the payout settled nothing for the refunds
+    ledger = _balances(e for _, e in _events(stack, UUID(booking_id), payment.id))
+    assert ledger[mentor_payable(MENTOR)] == 0
+    assert ledger[BOOKINGS_CLEARING] == 0
+    assert ledger[PLATFORM_FEES] == -FEE  # the platform keeps its fee as usual
+    assert set(_trial_balance(stack).values()) == {0}
+    _verified(stack)
+
+
+def test_changing_the_free_window_later_does_not_change_a_recorded_decision(
+    stack: Stack,
+) -> None:
+    """Each cancellation is decided by the window in force when it is made; the API's answer
+    and the refunds worker (built with the stack's 24 h) follow what was recorded."""
+    ledger = stack.container.ledger
+    late_id, late_payment = _book(stack, at_least=timedelta(days=2))
+    early_id, early_payment = _book(stack, at_least=timedelta(days=2))
+    month = CancellationService(ledger, free_cancel_hours=30 * 24)
+    no_window = CancellationService(ledger, free_cancel_hours=0)
+
+    forfeited = month.cancel(booking_id=UUID(late_id), user_id="user-1", role="user")
+    refunded = no_window.cancel(booking_id=UUID(early_id), user_id="user-1", role="user")
+    assert forfeited.refund.rule == RefundRule.LATE_CANCELLATION
+    assert refunded.refund.rule == RefundRule.FREE_CANCELLATION
+
+    # Asked again under the other windows (the stack's API uses 24 h): the same answers.
+    late_again = _cancel(stack, late_id)
+    assert late_again.status_code == 200, late_again.text
+    assert late_again.json()["refund"] == {
+        "rule": "late_cancellation",
+        "amount": 0,
+        "currency": "usd",
+    }
+    assert no_window.describe(ledger.get_booking(UUID(late_id))).refund == forfeited.refund
+    assert month.describe(ledger.get_booking(UUID(early_id))).refund == refunded.refund
+
+    _refunded(stack, early_payment)
+    _workers_caught_up(stack)
+    assert _stripe_refunds(stack, late_payment) == []
+    assert [r.amount for r in _stripe_refunds(stack, early_payment)] == [PRICE]
+    later = _payouts_at(stack, late_payment.paid_at + HOLD).run()
+    assert later == PayoutRunResult(eligible=1, paid_out=1, failed=0)
+    assert len(_stripe_transfers(stack, late_id)) == 1
+    assert _stripe_transfers(stack, early_id) == []
 
 
 @pytest.mark.parametrize("stack_settings", [{"payout_hold_hours": 0}])

@@ -278,6 +278,28 @@ def test_dispute_after_clearing_fails_the_payout_in_flight(stack: Stack) -> None
     assert payouts_at(stack, payment.paid_at + HOLD).run() == PayoutRunResult(0, 0, 0)
 
 
+# Every bookable slot (1 to 8 days ahead) is inside a 30-day window: an attendee cancels late.
+@pytest.mark.parametrize("stack_settings", [{"free_cancel_hours": 30 * 24}])
+def test_a_late_cancellation_lets_a_payout_in_flight_go_ahead(stack: Stack) -> None:
+    booking_id, payment = paid_booking(stack)
+    # A run cleared it, then stopped before the transfer; the attendee cancels meanwhile.
+    stack.container.ledger.mark_payout_eligible(
+        payment_id=payment.id,
+        destination_account=MENTOR_ACCOUNT,
+        now=payment.paid_at + HOLD,
+        hold=HOLD,
+    )
+    with stack.client() as client:
+        cancelled = client.post(f"/api/bookings/{booking_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["refund"]["rule"] == "late_cancellation"
+
+    result = payouts_at(stack, payment.paid_at + HOLD).run()
+    assert result == PayoutRunResult(eligible=1, paid_out=1, failed=0)
+    assert_paid_out_once(stack, booking_id, payment)
+    assert mentor_payable_balance(stack.container.ledger, payment.mentor_id) == 0
+
+
 @DUE_AT_ONCE
 def test_cron_endpoint_refuses_without_the_secret(stack: Stack) -> None:
     booking_id, payment = paid_booking(stack)

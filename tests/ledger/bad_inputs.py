@@ -86,7 +86,15 @@ BAD_INPUTS: dict[str, tuple[Case, type[Exception]]] = {
         LedgerValidationError,
     ),
     "cancel by a stranger": (
-        _on_booking("cancel_booking", by="robot", reason="x"),
+        _on_booking("cancel_booking", by="robot", reason="x", refund=True),
+        LedgerValidationError,
+    ),
+    "cancel refund not bool": (
+        _on_booking("cancel_booking", by="user", reason="x", refund="no"),
+        LedgerValidationError,
+    ),
+    "cancel refund as int": (
+        _on_booking("cancel_booking", by="user", reason="x", refund=0),
         LedgerValidationError,
     ),
     "refund zero": (

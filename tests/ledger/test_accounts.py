@@ -115,7 +115,7 @@ def test_events_without_money_post_nothing(ledger: Ledger) -> None:
     ledger.record_dispute(
         payment_id=payment_id, dispute_id="dp_1", amount=Money(7500, "usd"), reason="fraudulent"
     )
-    ledger.cancel_booking(booking_id=booking_id, by="mentor", reason="ill")
+    ledger.cancel_booking(booking_id=booking_id, by="mentor", reason="ill", refund=True)
     failed, _ = paid_booking(ledger)
     ledger.record_booking_failed(booking_id=failed, reason="slot taken", final=True)
     expired = request_booking(ledger)

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta, timezone
 import pytest
 
 from ledger import (
+    Booking,
     BookingNotFound,
     BookingStatus,
     ConflictingRecord,
@@ -123,7 +124,7 @@ def test_a_payment_after_expiry_or_cancellation_is_late(ledger: Ledger) -> None:
     expired = request_booking(ledger)
     ledger.expire_booking(booking_id=expired)
     cancelled = request_booking(ledger)
-    ledger.cancel_booking(booking_id=cancelled, by="user", reason="changed my mind")
+    ledger.cancel_booking(booking_id=cancelled, by="user", reason="changed my mind", refund=True)
     assert pay(ledger, expired).disposition == Disposition.LATE
     assert pay(ledger, cancelled).disposition == Disposition.LATE
     assert ledger.get_booking(expired).status == BookingStatus.EXPIRED
@@ -186,25 +187,44 @@ def test_expiry_only_ends_an_unpaid_booking(ledger: Ledger) -> None:
 
 def test_cancel_an_unpaid_or_accepted_booking(ledger: Ledger) -> None:
     unpaid = request_booking(ledger)
-    booking = ledger.cancel_booking(booking_id=unpaid, by="user", reason="no longer needed")
-    assert (booking.status, booking.cancelled_by) == (BookingStatus.CANCELLED, "user")
-    accepted, _ = accepted_booking(ledger)
-    assert ledger.cancel_booking(booking_id=accepted, by="mentor", reason="ill").status == (
-        BookingStatus.CANCELLED
+    booking = ledger.cancel_booking(
+        booking_id=unpaid, by="user", reason="no longer needed", refund=True
     )
+    assert (booking.status, booking.cancelled_by) == (BookingStatus.CANCELLED, "user")
+    assert booking.cancel_refund is False  # nothing was paid, so nothing is refunded
+    accepted, _ = accepted_booking(ledger)
+    cancelled = ledger.cancel_booking(booking_id=accepted, by="mentor", reason="ill", refund=True)
+    assert (cancelled.status, cancelled.cancel_refund) == (BookingStatus.CANCELLED, True)
+    # The first cancellation's decision stands: a repeat deciding otherwise records nothing.
     before = position(ledger)
-    ledger.cancel_booking(booking_id=accepted, by="admin", reason="again")
+    again = ledger.cancel_booking(booking_id=accepted, by="admin", reason="again", refund=False)
     assert position(ledger) == before
+    assert (again.cancelled_by, again.cancel_refund) == ("mentor", True)
+
+
+def test_the_refund_decision_is_recorded_in_the_cancelled_event(ledger: Ledger) -> None:
+    late, _ = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=late, by="user", reason="cannot come", refund=False)
+    early, _ = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=early, by="user", reason="plans changed", refund=True)
+    notifications = ledger.recorder.select_notifications(start=1, limit=100)
+    recorded = {
+        event.originator_id: event.refund
+        for event in map(ledger.mapper.to_domain_event, notifications)
+        if isinstance(event, Booking.Cancelled)
+    }
+    assert recorded == {late: False, early: True}
+    assert ledger.get_booking(late).cancel_refund is False
 
 
 def test_cancel_is_refused_while_booking_or_after_the_end(ledger: Ledger) -> None:
     pending, _ = paid_booking(ledger)
     with pytest.raises(InvalidTransition):
-        ledger.cancel_booking(booking_id=pending, by="user", reason="too slow")
+        ledger.cancel_booking(booking_id=pending, by="user", reason="too slow", refund=True)
     expired = request_booking(ledger)
     ledger.expire_booking(booking_id=expired)
     with pytest.raises(InvalidTransition):
-        ledger.cancel_booking(booking_id=expired, by="user", reason="too late")
+        ledger.cancel_booking(booking_id=expired, by="user", reason="too late", refund=False)
 
 
 def test_unknown_bookings_are_a_typed_error(ledger: Ledger) -> None:
@@ -214,7 +234,7 @@ def test_unknown_bookings_are_a_typed_error(ledger: Ledger) -> None:
         lambda: ledger.expire_booking(booking_id=unknown),
         lambda: ledger.record_booked(booking_id=unknown, calcom_booking_uid="cal_1"),
         lambda: ledger.record_booking_failed(booking_id=unknown, reason="x", final=True),
-        lambda: ledger.cancel_booking(booking_id=unknown, by="user", reason="x"),
+        lambda: ledger.cancel_booking(booking_id=unknown, by="user", reason="x", refund=True),
         lambda: ledger.payment_id_for_booking(unknown),
     ):
         with pytest.raises(BookingNotFound):

@@ -158,18 +158,49 @@ def test_payout_eligibility_waits_for_the_hold(ledger: Ledger) -> None:
         eligible(ledger, payment_id, account="acct_other")
 
 
-def test_no_payout_for_a_booking_that_is_not_accepted(ledger: Ledger) -> None:
+def test_no_payout_for_a_booking_that_does_not_owe_the_mentor(ledger: Ledger) -> None:
     booking_id, pending = paid_booking(ledger)
     with pytest.raises(PayoutNotAllowed):
         eligible(ledger, pending)
-    cancelled, payment_id = accepted_booking(ledger)
-    ledger.cancel_booking(booking_id=cancelled, by="user", reason="x")
+    refunded_cancellation, payment_id = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=refunded_cancellation, by="user", reason="x", refund=True)
     with pytest.raises(PayoutNotAllowed):
         eligible(ledger, payment_id)
+    rejected, failed = paid_booking(ledger)
+    ledger.record_booking_failed(booking_id=rejected, reason="slot taken", final=True)
+    with pytest.raises(PayoutNotAllowed):
+        eligible(ledger, failed)
     duplicate = pay(ledger, booking_id).payment_id
     ledger.record_booked(booking_id=booking_id, calcom_booking_uid="cal_x")
     with pytest.raises(PayoutNotAllowed):
         eligible(ledger, duplicate)
+
+
+def test_a_late_cancellation_without_refund_is_paid_out_after_the_hold(ledger: Ledger) -> None:
+    booking_id, payment_id = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=booking_id, by="user", reason="cannot come", refund=False)
+    with pytest.raises(PayoutNotAllowed):
+        eligible(ledger, payment_id, now=T0 + HOLD - timedelta(seconds=1))
+    payment = eligible(ledger, payment_id, now=T0 + HOLD)
+    assert (payment.status, payment.transfer_amount) == (PaymentStatus.PAYOUT_ELIGIBLE, 6750)
+    paid = ledger.record_paid_out(payment_id=payment_id, transfer_id="tr_1", amount=usd(6750))
+    assert paid.status == PaymentStatus.PAID
+
+
+def test_a_late_cancellation_keeps_the_other_payout_guards(ledger: Ledger) -> None:
+    refunded_booking, refunded = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=refunded_booking, by="user", reason="x", refund=False)
+    refund(ledger, refunded, 100)  # a goodwill refund by finance
+    disputed_booking, disputed = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=disputed_booking, by="user", reason="x", refund=False)
+    ledger.record_dispute(payment_id=disputed, dispute_id="dp_1", amount=usd(7500), reason="fraud")
+    # Cancelled before it was paid: a payment arriving afterwards is late, never the mentor's.
+    unpaid = request_booking(ledger)
+    ledger.cancel_booking(booking_id=unpaid, by="user", reason="x", refund=False)
+    late = pay(ledger, unpaid).payment_id
+    for payment_id in (refunded, disputed, late):
+        with pytest.raises(PayoutNotAllowed):
+            eligible(ledger, payment_id)
 
 
 def test_no_payout_after_a_refund_or_a_dispute(ledger: Ledger) -> None:

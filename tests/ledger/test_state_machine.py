@@ -53,6 +53,15 @@ class ModelBooking:
     status: str = "AWAITING_PAYMENT"
     payment: str | None = None  # the intent that paid it
     calcom_uid: str | None = None
+    refund: bool | None = None  # recorded by the cancellation: the payer gets it all back
+
+    def owes_mentor(self, pi: str) -> bool:
+        """Booked with ``pi``, or cancelled after booking with the payment forfeited."""
+        if self.payment != pi:
+            return False
+        if self.status == "ACCEPTED":
+            return True
+        return self.status == "CANCELLED" and self.calcom_uid is not None and self.refund is False
 
 
 @dataclass
@@ -165,8 +174,12 @@ class LedgerMachine(RuleBasedStateMachine):
             if booking.status == "AWAITING_PAYMENT":
                 booking.status = "EXPIRED"
 
-    @rule(b=bookings_st, by=st.sampled_from(["user", "mentor", "admin", "system"]))
-    def cancel_booking(self, b: int, by: str) -> None:
+    @rule(
+        b=bookings_st,
+        by=st.sampled_from(["user", "mentor", "admin", "system"]),
+        refund=st.booleans(),
+    )
+    def cancel_booking(self, b: int, by: str, refund: bool) -> None:
         booking = self.bookings.get(b)
         expected: type[LedgerError] | None = None
         if booking is None:
@@ -174,10 +187,12 @@ class LedgerMachine(RuleBasedStateMachine):
         elif booking.status not in ("CANCELLED", "AWAITING_PAYMENT", "ACCEPTED"):
             expected = InvalidTransition
         command = lambda: self.ledger.cancel_booking(  # noqa: E731
-            booking_id=BOOKING_IDS[b], by=by, reason="plans changed"
+            booking_id=BOOKING_IDS[b], by=by, reason="plans changed", refund=refund
         )
-        if self.check(command, expected) and booking:
+        if self.check(command, expected) and booking and booking.status != "CANCELLED":
+            # The first cancellation decides; nothing paid means nothing to refund.
             booking.status = "CANCELLED"
+            booking.refund = refund and booking.payment is not None
 
     # --- payments -------------------------------------------------------------------------
 
@@ -256,8 +271,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(b=bookings_st, steps=st.integers(1, 3))
     def advance_along_the_happy_path(self, b: int, steps: int) -> None:
-        """The next steps a healthy booking takes, so deep states (paid out, reversed,
-        refunded after a reversal) are reached often; it runs the same checked commands."""
+        """The next steps a healthy booking takes (or one cancelled without a refund, which is
+        still paid out), so deep states (paid out, reversed, refunded after a reversal) are
+        reached often; it runs the same checked commands."""
         for _ in range(steps):
             booking = self.bookings.get(b)
             if booking is None:
@@ -270,7 +286,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.record_payment(unused[0], b, "price")
             elif booking.status == "PENDING":
                 self.record_booked(b, "cal_a")
-            elif booking.status != "ACCEPTED" or payment is None:
+            elif payment is None or not booking.owes_mentor(booking.payment or ""):
                 return
             elif payment.status == "payout_eligible":
                 self.pay_out(booking.payment or "", 0, exact=True)
@@ -344,7 +360,7 @@ class LedgerMachine(RuleBasedStateMachine):
             elif (
                 payment.status not in ("succeeded", "payout_failed")
                 or payment.disposition != "accepted"
-                or not (booking.status == "ACCEPTED" and booking.payment == pi)
+                or not booking.owes_mentor(pi)
                 or payment.dispute_id is not None
                 or PAID_AT[pi] + HOLD > now
                 or booking.price - booking.fee <= 0
@@ -440,6 +456,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for b, model in self.bookings.items():
             booking = self.ledger.get_booking(BOOKING_IDS[b])
             assert booking.status == model.status
+            assert booking.cancel_refund == model.refund
             expected_payment = Payment.create_id(model.payment) if model.payment else None
             assert booking.payment_id == expected_payment
         for pi, model_payment in self.payments.items():

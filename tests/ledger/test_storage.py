@@ -40,7 +40,7 @@ def _story(ledger: Ledger) -> Target:
     ledger.record_refund(
         payment_id=payment_id, refund_id="re_1", amount=Money(7500, "usd"), reason="dispute"
     )
-    ledger.cancel_booking(booking_id=booking_id, by="admin", reason="disputed")
+    ledger.cancel_booking(booking_id=booking_id, by="admin", reason="disputed", refund=True)
     return Target(booking_id, payment_id)
 
 
@@ -53,6 +53,9 @@ def test_stored_topics_are_the_explicit_ones(stored_ledger: Ledger) -> None:
     assert requested["originator_topic"] == "mentorpay.Booking"
     paid = json.loads(notifications[1].state)
     assert paid["originator_topic"] == "mentorpay.Payment"
+    # The refund decision is a recorded fact, a plain JSON boolean.
+    cancelled = json.loads(notifications[-1].state)
+    assert (cancelled["by"], cancelled["refund"]) == ("admin", True)
 
 
 def test_stored_events_hold_primitive_fields(stored_ledger: Ledger) -> None:

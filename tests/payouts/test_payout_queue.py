@@ -28,7 +28,7 @@ def due(store: ReadModelStore, paid_before: datetime = AFTER_HOLD - HOLD) -> set
         return {UUID(c.payment_id) for c in payout_candidates(tx, paid_before)}
 
 
-def test_only_payments_of_accepted_bookings_not_refunded_disputed_or_paid_are_due(
+def test_only_payments_owed_to_the_mentor_not_refunded_disputed_or_paid_are_due(
     world: World,
 ) -> None:
     ledger = world.ledger
@@ -38,7 +38,14 @@ def test_only_payments_of_accepted_bookings_not_refunded_disputed_or_paid_are_du
     ledger.record_booking_failed(booking_id=rejected_booking, reason="slot taken", final=True)
 
     cancelled_booking, cancelled = accepted_booking(ledger)
-    ledger.cancel_booking(booking_id=cancelled_booking, by="user", reason="cannot come")
+    ledger.cancel_booking(booking_id=cancelled_booking, by="user", reason="early", refund=True)
+    # Cancelled late, without a refund: the attendee forfeited it, the mentor is paid.
+    forfeited_booking, forfeited = accepted_booking(ledger)
+    ledger.cancel_booking(booking_id=forfeited_booking, by="user", reason="late", refund=False)
+    # Cancelled before it was paid: the payment that arrives anyway is late, to be refunded.
+    unpaid_booking = request_booking(ledger)
+    ledger.cancel_booking(booking_id=unpaid_booking, by="user", reason="early", refund=False)
+    late = pay(ledger, unpaid_booking).payment_id
 
     _, disputed = accepted_booking(ledger)
     ledger.record_dispute(payment_id=disputed, dispute_id="dp_1", amount=PRICE, reason="fraudulent")
@@ -76,14 +83,15 @@ def test_only_payments_of_accepted_bookings_not_refunded_disputed_or_paid_are_du
     ledger.mark_payout_eligible(
         payment_id=inflight, destination_account="acct_ada", now=AFTER_HOLD, hold=HOLD
     )
-    ledger.cancel_booking(booking_id=inflight_booking, by="mentor", reason="ill")
+    ledger.cancel_booking(booking_id=inflight_booking, by="mentor", reason="ill", refund=True)
 
     store = world.caught_up()
-    assert due(store) == {accepted, first, interrupted, retryable, inflight}
+    assert due(store) == {accepted, forfeited, first, interrupted, retryable, inflight}
     assert not due(store) & {
         pending,
         rejected,
         cancelled,
+        late,
         disputed,
         refunded,
         done,
@@ -104,10 +112,16 @@ def test_late_payment_of_an_expired_booking_is_never_due(world: World) -> None:
 def test_rebuilt_read_model_finds_the_same_payments(world: World) -> None:
     _, accepted = accepted_booking(world.ledger)
     cancelled_booking, _ = accepted_booking(world.ledger)
-    world.ledger.cancel_booking(booking_id=cancelled_booking, by="mentor", reason="ill")
-    assert due(world.caught_up()) == {accepted}
+    world.ledger.cancel_booking(
+        booking_id=cancelled_booking, by="mentor", reason="ill", refund=True
+    )
+    forfeited_booking, forfeited = accepted_booking(world.ledger)
+    world.ledger.cancel_booking(
+        booking_id=forfeited_booking, by="user", reason="late", refund=False
+    )
+    assert due(world.caught_up()) == {accepted, forfeited}
     world.payments.replay()
-    assert due(world.store) == {accepted}
+    assert due(world.store) == {accepted, forfeited}
 
 
 def _insert_paid_out_rows(store: ReadModelStore, count: int) -> None:
@@ -123,9 +137,9 @@ def _insert_paid_out_rows(store: ReadModelStore, count: int) -> None:
         tx.executemany(
             """
             INSERT INTO payments (id, stripe_payment_intent_id, stripe_charge_id, amount,
-                currency, status, disposition, booking_id, booking_status, mentor_id, paid_at,
+                currency, status, disposition, booking_id, booking_payable, mentor_id, paid_at,
                 transfer_id, last_position, created_at, updated_at)
-            VALUES (%(id)s, %(pi)s, %(pi)s, 7500, 'usd', 'paid', 'accepted', %(id)s, 'ACCEPTED',
+            VALUES (%(id)s, %(pi)s, %(pi)s, 7500, 'usd', 'paid', 'accepted', %(id)s, TRUE,
                 'mentor-ada', %(paid_at)s, %(pi)s, 0, %(paid_at)s, %(paid_at)s)
             """,
             rows,
