@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
-import psycopg
-from psycopg import sql
 
 from api.app import create_app
+from bench.scratch import scratch_database
 from ledger import Booking
 from mentorpay.auth_tokens import issue_token
 from mentorpay.bootstrap import build_container
@@ -32,9 +31,6 @@ from projections.catalog_file import parse_catalog
 from projections.store import StoreError
 from sandbox.app import create_app as create_sandbox_app
 
-SERVER_URL = os.environ.get(
-    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123"
 EVENT_TYPE_ID = 9001
 CATALOG = f"""
@@ -54,16 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bookings", type=int, default=40, help="bookings per concurrency level")
     args = parser.parse_args()
-    dbname = f"mentorpay_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    try:
-        run(SERVER_URL.rsplit("/", 1)[0] + f"/{dbname}", args.bookings)
-    finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
+    with scratch_database("flow") as database_url:
+        run(database_url, args.bookings)
 
 
 def run(database_url: str, bookings: int) -> None:

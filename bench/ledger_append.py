@@ -19,22 +19,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from queue import Empty, SimpleQueue
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
 
+from bench.scratch import scratch_database
 from ledger import Booking, BookingRequest, Ledger, Money
 from mentorpay.persistence import eventsourcing_env, parse_database_url
 
-SERVER_URL = os.environ.get(
-    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 THREAD_COUNTS = (1, 8)
 PRICE = Money(7500, "usd")
 PAID_AT = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
@@ -53,20 +48,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    name = f"mentorpay_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float]:
@@ -207,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     budget = args.count or int(args.seconds * MAX_EXPECTED_RATE)
     seconds = args.seconds if args.count is None else float("inf")
 
-    with scratch_database(SERVER_URL) as database_url:
+    with scratch_database("ledger") as database_url:
         conninfo = parse_database_url(database_url).psycopg_conninfo
         results: list[Result] = []
         with Ledger(eventsourcing_env(database_url)) as ledger:

@@ -24,16 +24,13 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-from psycopg import sql
 
+from bench.scratch import scratch_database
 from ledger import Ledger, Money
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.servers import BackgroundServer
@@ -46,9 +43,6 @@ from projections.payments import PAYOUT_CANDIDATES, PaymentsProjection, payout_c
 from projections.store import ReadModelStore
 from sandbox.app import create_app as create_sandbox_app
 
-SERVER_URL = os.environ.get(
-    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 HOLD = timedelta(hours=72)
 PRICE = Money(7500, "usd")
 FEE = Money(750, "usd")
@@ -73,20 +67,6 @@ COPY payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency,
     transfer_amount, transfer_id, last_position, created_at, updated_at)
 FROM STDIN
 """
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"mentorpay_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def copy_background(database_url: str, count: int) -> float:
@@ -192,7 +172,10 @@ def explain(store: ReadModelStore, paid_before: datetime) -> str:
 
 def measure(background: int, due: int) -> None:
     print(f"\n== {due:,} due among {background:,} paid out ==", flush=True)
-    with scratch_database() as database_url, BackgroundServer(create_sandbox_app()) as sandbox:
+    with (
+        scratch_database("payouts") as database_url,
+        BackgroundServer(create_sandbox_app()) as sandbox,
+    ):
         ledger = Ledger(eventsourcing_env(database_url))
         store = ReadModelStore(database_url)
         stripe = StripeGateway("sk_test_bench", sandbox.url)

@@ -25,30 +25,22 @@ import argparse
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection as LibraryProjection
 from eventsourcing.projection import ProjectionRunner
-from psycopg import sql
 
+from bench.scratch import SERVER_URL, scratch_database
 from ledger import Booking, BookingRequest, Disposition, Ledger, Money, Payment
+from mentorpay.bootstrap import read_models
 from mentorpay.persistence import eventsourcing_env
-from projections.bookings import BookingsProjection
 from projections.follower import Follower, Projection
-from projections.journal import JournalProjection
-from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore, Transaction
 
-SERVER_URL = os.environ.get(
-    "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 EVENTS_PER_SESSION = 6
 SESSIONS_PER_SAVE = 200  # 1,200 events per transaction
 PRICE = Money(7500, "usd")
@@ -61,24 +53,6 @@ RUNNER_NAME = "bench_runner"
 def bench_env(url: str) -> dict[str, str]:
     """The ledger's settings with small connection pools: the server is shared."""
     return {**eventsourcing_env(url), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
-
-
-def read_models() -> list[Projection]:
-    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
-
-
-@contextmanager
-def scratch_database(label: str) -> Iterator[str]:
-    name = f"mentorpay_bench_{label}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 # --- the log ------------------------------------------------------------------------------
