@@ -105,6 +105,19 @@ def build_container(
         calcom,
         CheckoutSettings(settings.checkout_expires_minutes, settings.platform_fee_bps, return_url),
     )
+    projections = {
+        projection.name: Follower(ledger, store, projection, poll_interval=poll_interval)
+        for projection in read_models()
+    }
+    stopping = threading.Event()
+    process_managers: list[Process] = [
+        Fulfilment(ledger, calcom, fulfilment_retry, stopping=stopping),
+        Refunds(ledger, stripe),
+        ReservationRelease(ledger, calcom),
+        CalendarCancellation(ledger, calcom, stripe),
+    ]
+    if settings.smtp_url:
+        process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
     container = Container(
         settings=settings,
         ledger=ledger,
@@ -115,23 +128,19 @@ def build_container(
         checkout=checkout,
         confirmation=ConfirmationService(ledger, stripe, wait_seconds=confirm_wait_seconds),
         stripe_events=StripeEventHandler(ledger, stripe),
+        # The payouts read the same payments follower the workers run (or catch it up, in the CLI).
         payouts=PayoutService(
-            ledger, store, catalog, stripe, hold=timedelta(hours=settings.payout_hold_hours)
+            ledger,
+            store,
+            catalog,
+            stripe,
+            hold=timedelta(hours=settings.payout_hold_hours),
+            read_model=projections["payments"],
         ),
         cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
+        projections=projections,
+        stopping=stopping,
     )
-    process_managers: list[Process] = [
-        Fulfilment(ledger, calcom, fulfilment_retry, stopping=container.stopping),
-        Refunds(ledger, stripe),
-        ReservationRelease(ledger, calcom),
-        CalendarCancellation(ledger, calcom, stripe),
-    ]
-    if settings.smtp_url:
-        process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
-    for projection in read_models():
-        container.projections[projection.name] = Follower(
-            ledger, store, projection, poll_interval=poll_interval
-        )
     for process in process_managers:
         container.processes[process.name] = Follower(
             ledger, store, process, batch_size=100, poll_interval=poll_interval

@@ -3,7 +3,7 @@ Stripe's own objects and wait a bounded time for the booking's outcome."""
 
 from __future__ import annotations
 
-import threading
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from processes.payments import booking_id_of, record_payment_intent
 SETTLED = frozenset(
     {BookingStatus.ACCEPTED, BookingStatus.REJECTED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}
 )
+POLL_SECONDS = 0.05  # re-read the booking this often while fulfilment decides
 FAILURE_MESSAGES = {
     BookingStatus.REJECTED: "The slot could not be booked; your payment is being refunded.",
     BookingStatus.EXPIRED: "The checkout expired; any payment is being refunded.",
@@ -105,13 +106,10 @@ class ConfirmationService:
 
     def _outcome(self, booking_id: UUID) -> Confirmation:
         """Wait, bounded, for fulfilment to decide; the ledger is the source of truth."""
-        stopped = threading.Event()
-        deadline_waits = max(1, int(self._wait_seconds / 0.05))
+        deadline = time.monotonic() + self._wait_seconds
         booking = self._ledger.get_booking(booking_id)
-        for _ in range(deadline_waits):
-            if booking.status in SETTLED:
-                break
-            stopped.wait(0.05)
+        while booking.status not in SETTLED and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
             booking = self._ledger.get_booking(booking_id)
         status = BookingStatus(booking.status)
         success = status == BookingStatus.ACCEPTED
