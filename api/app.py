@@ -12,6 +12,7 @@ from api import (
     routes_payouts,
     routes_webhooks,
 )
+from api.dependencies import ApiServices
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import Problem, install_problem_handlers
@@ -20,17 +21,14 @@ from ledger import (
     ConflictingRecord,
     InvalidTransition,
     LedgerError,
-    LedgerValidationError,
     PaymentNotFound,
 )
-from mentorpay.bootstrap import Container
-from processes.errors import ServiceError
+from processes.services.errors import ServiceError
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(services: ApiServices) -> FastAPI:
     app = FastAPI(title="mentorpay", version="0.1.0")
-    app.state.container = container
-    app.state.jwt_secret = container.settings.jwt_secret.get_secret_value()
+    app.state.services = services
     app.state.metrics = Metrics()
     install_problem_handlers(app)
     _install_domain_handlers(app)
@@ -58,8 +56,6 @@ def _install_domain_handlers(app: FastAPI) -> None:
             status = 404
         elif isinstance(exc, ConflictingRecord | InvalidTransition):
             status = 409
-        elif isinstance(exc, LedgerValidationError):
-            status = 422
         return await problem_handler(
             request, Problem(status, type(exc).__name__, str(exc), code=getattr(exc, "code", None))
         )

@@ -48,7 +48,7 @@ def current_principal(
 ) -> Principal:
     if credentials is None:
         raise _unauthorized("A Bearer token is required.")
-    secret: str = request.app.state.jwt_secret
+    secret: str = request.app.state.services.jwt_secret
     return decode_principal(credentials.credentials, secret)
 
 

@@ -1,11 +1,46 @@
-"""Access to the composition root from request handlers."""
+"""What the HTTP layer is given by the composition root: services, read queries and secrets.
+
+The API never builds these itself (``mentorpay.bootstrap`` does), so handlers can be served
+with any wiring, and nothing here imports the composition root.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from fastapi import Request
 
-from mentorpay.bootstrap import Container
+from ledger import Ledger
+from processes.services.cancellations import CancellationService
+from processes.services.checkout import CheckoutService
+from processes.services.confirmation import ConfirmationService
+from processes.services.payouts import PayoutService
+from processes.services.slots import SlotService
+from processes.services.stripe_events import StripeEventHandler
+from projections.follower import Follower
+from projections.store import ReadModelStore
 
 
-def container(request: Request) -> Container:
-    return request.app.state.container
+@dataclass(frozen=True)
+class ApiServices:
+    ledger: Ledger
+    store: ReadModelStore
+    slots: SlotService
+    checkout: CheckoutService
+    confirmation: ConfirmationService
+    cancellations: CancellationService
+    stripe_events: StripeEventHandler
+    payouts: PayoutService
+    read_models: Mapping[str, Follower]  # by name: bookings, payments, journal
+    followers: Sequence[Follower]  # read models and process managers, for metrics
+    jwt_secret: str
+    cron_secret: str
+
+    def head_position(self) -> int:
+        """The ledger's last notification id (0 for an empty log)."""
+        return self.ledger.recorder.max_notification_id() or 0
+
+
+def services(request: Request) -> ApiServices:
+    return request.app.state.services  # type: ignore[no-any-return]

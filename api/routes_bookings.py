@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from api.auth import Principal, current_principal
-from api.dependencies import container
+from api.dependencies import ApiServices, services
 from api.problems import Problem
 from api.schemas import (
     MAX_EVENT_TYPE_ID,
@@ -23,9 +23,8 @@ from api.schemas import (
     TimeZoneName,
 )
 from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
-from mentorpay.bootstrap import Container
-from processes.checkout import CheckoutRequest
-from processes.gateways.calcom_errors import CalcomGatewayError, CalcomNotFound
+from processes.services.checkout import CheckoutRequest
+from projections.bookings import bookings_of_user
 
 router = APIRouter(prefix="/api")
 IdempotencyKey = Annotated[
@@ -39,7 +38,7 @@ def list_slots(
     event_type_id: Annotated[int, Path(gt=0, le=MAX_EVENT_TYPE_ID)],
     start: datetime,
     end: datetime,
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     _caller: Annotated[Principal, Depends(current_principal)],
     timeZone: Annotated[TimeZoneName, Query()] = "UTC",
 ) -> list[SlotView]:
@@ -47,14 +46,7 @@ def list_slots(
         raise Problem(422, "Invalid request", "start and end need a UTC offset")
     if not timedelta(0) < end - start <= MAX_SLOT_RANGE:
         raise Problem(422, "Invalid request", "end must be after start, at most 31 days later")
-    if c.catalog.event_type(event_type_id) is None:
-        raise Problem(404, "Not Found", f"unknown event type {event_type_id}")
-    try:
-        slots = c.calcom.get_slots(event_type_id, start, end, timeZone)
-    except CalcomNotFound:
-        raise Problem(404, "Not Found", f"unknown event type {event_type_id}") from None
-    except CalcomGatewayError as error:
-        raise Problem(503, "Calendar unavailable", str(error)) from None
+    slots = c.slots.free_slots(event_type_id, start, end, timeZone)
     return [SlotView(start=slot.start, end=slot.end) for slot in slots]
 
 
@@ -62,7 +54,7 @@ def list_slots(
 def create_checkout_session(
     body: CheckoutSessionRequest,
     principal: Annotated[Principal, Depends(current_principal)],
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutSessionResponse:
     started = c.checkout.start(
@@ -91,7 +83,7 @@ def confirm_booking(
     body: ConfirmRequest,
     response: Response,
     principal: Annotated[Principal, Depends(current_principal)],
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
 ) -> ConfirmResponse:
     outcome = c.confirmation.confirm(
         user_id=principal.sub,
@@ -113,7 +105,7 @@ def confirm_booking(
 def get_booking(
     booking_id: UUID,
     principal: Annotated[Principal, Depends(current_principal)],
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
 ) -> BookingView:
     try:
         booking = c.ledger.get_booking(booking_id)
@@ -136,21 +128,17 @@ def get_booking(
 @router.get("/bookings", response_model=list[BookingView])
 def list_my_bookings(
     principal: Annotated[Principal, Depends(current_principal)],
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[BookingView]:
     # Read your own writes: the read model catches up to the ledger as it is now.
-    bookings = c.projections["bookings"]
-    bookings.wait_for(c.ledger.recorder.max_notification_id() or 0, timeout=5.0)
+    c.read_models["bookings"].wait_for(c.head_position(), timeout=5.0)
     with c.store.transaction(readonly=True) as tx:
-        rows = tx.execute(
-            "SELECT * FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
-            (principal.sub, limit),
-        ).fetchall()
+        rows = bookings_of_user(tx, principal.sub, limit)
     return [_row_view(row) for row in rows]
 
 
-def _row_view(row: dict) -> BookingView:
+def _row_view(row: dict[str, Any]) -> BookingView:
     """A booking as the read model has it (the list's one query, no per-booking ledger read)."""
     return BookingView(
         id=row["id"],

@@ -1,7 +1,7 @@
 """``POST /api/bookings/{id}/cancel``: the attendee, the booked mentor or an admin cancels.
 
 The answer carries the refund the cancellation recorded (decided once by the policy in force
-when cancelling; ``processes.cancellations.refund_decision``);
+when cancelling; ``processes.services.cancellations.refund_decision``);
 the refund itself, the Cal.com cancellation and any transfer reversal are done by the process
 managers that follow the ledger.
 """
@@ -16,8 +16,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from api.auth import Principal, current_principal
-from api.dependencies import container
-from mentorpay.bootstrap import Container
+from api.dependencies import ApiServices, services
 
 router = APIRouter(prefix="/api")
 
@@ -50,7 +49,7 @@ class CancellationView(BaseModel):
 def cancel_booking(
     booking_id: UUID,
     principal: Annotated[Principal, Depends(current_principal)],
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> CancellationView:
     cancellation = c.cancellations.cancel(

@@ -12,11 +12,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, require_roles
-from api.dependencies import container
+from api.dependencies import ApiServices, services
 from api.problems import Problem
 from ledger import BookingNotFound
-from mentorpay.bootstrap import Container
 from projections.event_log import aggregate_history, head_position, read_events
+from projections.journal import AccountBalance, account_balances
+from projections.payments import payment_ids_of_booking
 from projections.store import StoreError
 
 router = APIRouter(prefix="/api/ledger", tags=["finance"])
@@ -27,7 +28,7 @@ MAX_EVENTS_PAGE = 1000
 @router.get("/events")
 def list_events(
     _: FinanceUser,
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 100,
 ) -> dict[str, Any]:
@@ -41,18 +42,18 @@ def list_events(
 
 
 @router.get("/accounts")
-def list_accounts(_: FinanceUser, c: Annotated[Container, Depends(container)]) -> dict[str, Any]:
+def list_accounts(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Debits, credits and balance (debits minus credits) per account and currency."""
     rows, position = _balances(c)
     return {
         "position": position,
         "accounts": [
             {
-                "account": row["account"],
-                "currency": row["currency"],
-                "debits": int(row["debits"]),
-                "credits": int(row["credits"]),
-                "balance": int(row["debits"]) - int(row["credits"]),
+                "account": row.account,
+                "currency": row.currency,
+                "debits": row.debits,
+                "credits": row.credits,
+                "balance": row.balance,
             }
             for row in rows
         ],
@@ -60,14 +61,14 @@ def list_accounts(_: FinanceUser, c: Annotated[Container, Depends(container)]) -
 
 
 @router.get("/trial-balance")
-def trial_balance(_: FinanceUser, c: Annotated[Container, Depends(container)]) -> dict[str, Any]:
+def trial_balance(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Per currency: total debits and credits of every account, and whether they agree."""
     rows, position = _balances(c)
     totals: dict[str, list[int]] = {}
     for row in rows:
-        total = totals.setdefault(row["currency"], [0, 0])
-        total[0] += int(row["debits"])
-        total[1] += int(row["credits"])
+        total = totals.setdefault(row.currency, [0, 0])
+        total[0] += row.debits
+        total[1] += row.credits
     currencies = [
         {"currency": currency, "debits": d, "credits": cr, "balanced": d == cr}
         for currency, (d, cr) in sorted(totals.items())
@@ -81,7 +82,7 @@ def trial_balance(_: FinanceUser, c: Annotated[Container, Depends(container)]) -
 
 @router.get("/bookings/{booking_id}/history")
 def booking_history(
-    booking_id: UUID, _: FinanceUser, c: Annotated[Container, Depends(container)]
+    booking_id: UUID, _: FinanceUser, c: Annotated[ApiServices, Depends(services)]
 ) -> dict[str, Any]:
     """Every event of the booking and of each payment made for it, oldest first."""
     try:
@@ -94,31 +95,17 @@ def booking_history(
     return {"bookingId": str(booking_id), "events": events}
 
 
-def _balances(c: Container) -> tuple[list[dict[str, Any]], int]:
-    """The journal's balances and the log position they include (one read snapshot)."""
+def _balances(c: ApiServices) -> tuple[list[AccountBalance], int]:
     try:
-        with c.store.transaction(readonly=True) as tx:
-            if tx.kind == "postgres":
-                tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            rows = tx.execute(
-                "SELECT account, currency, debits, credits FROM account_balances"
-                " ORDER BY currency, account"
-            ).fetchall()
-            row = tx.execute(
-                "SELECT position FROM follower_positions WHERE name = 'journal'"
-            ).fetchone()
+        return account_balances(c.store)
     except StoreError:
         raise Problem(503, "Journal unavailable", "The journal has not been built yet.") from None
-    return rows, int(row["position"]) if row else 0
 
 
-def _payments_of(c: Container, booking_id: UUID) -> set[UUID]:
+def _payments_of(c: ApiServices, booking_id: UUID) -> set[UUID]:
     """Late, duplicate or mismatched payments also belong to the booking's history."""
     try:
         with c.store.transaction(readonly=True) as tx:
-            rows = tx.execute(
-                "SELECT id FROM payments WHERE booking_id = %s", (booking_id,)
-            ).fetchall()
+            return payment_ids_of_booking(tx, booking_id)
     except StoreError:
         return set()
-    return {UUID(row["id"]) for row in rows}

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.dependencies import container
-from mentorpay.bootstrap import Container
+from api.dependencies import ApiServices, services
 
 router = APIRouter()
 MAX_READY_LAG = 1000
@@ -20,14 +19,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(c: Annotated[Container, Depends(container)]) -> Response:
+def readyz(c: Annotated[ApiServices, Depends(services)]) -> Response:
     try:
-        head = c.ledger.recorder.max_notification_id() or 0
-        with c.store.transaction(readonly=True) as tx:
-            tx.execute("SELECT 1").fetchone()
+        head = c.head_position()
+        c.store.ping()
     except Exception as error:
         return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
-    lag = {name: max(0, head - f.position) for name, f in c.projections.items()}
+    lag = {name: max(0, head - f.position) for name, f in c.read_models.items()}
     ready = all(value <= MAX_READY_LAG for value in lag.values())
     return JSONResponse(
         {"status": "ready" if ready else "lagging", "head": head, "lag": lag}, 200 if ready else 503
@@ -35,9 +33,9 @@ def readyz(c: Annotated[Container, Depends(container)]) -> Response:
 
 
 @router.get("/metrics")
-def metrics(request: Request, c: Annotated[Container, Depends(container)]) -> Response:
+def metrics(request: Request, c: Annotated[ApiServices, Depends(services)]) -> Response:
     registry = request.app.state.metrics
-    head = c.ledger.recorder.max_notification_id() or 0
+    head = c.head_position()
     registry.ledger_events.set(head)
     for follower in c.followers:
         registry.follower_lag.labels(follower.name).set(max(0, head - follower.position))

@@ -12,9 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
-from api.dependencies import container
+from api.dependencies import ApiServices, services
 from api.problems import Problem
-from mentorpay.bootstrap import Container
 
 router = APIRouter(prefix="/api", tags=["payouts"])
 
@@ -27,10 +26,10 @@ class PayoutRunView(BaseModel):
 
 
 def require_cron_secret(
-    c: Annotated[Container, Depends(container)],
+    c: Annotated[ApiServices, Depends(services)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    expected = c.settings.cron_secret.get_secret_value().encode()
+    expected = c.cron_secret.encode()
     scheme, _, presented = (authorization or "").partition(" ")
     # compare_digest on bytes: a str with non-ASCII characters would raise instead of failing.
     valid = (
@@ -52,7 +51,7 @@ def require_cron_secret(
     response_model=PayoutRunView,
     dependencies=[Depends(require_cron_secret)],
 )
-def process_payouts(c: Annotated[Container, Depends(container)]) -> PayoutRunView:
+def process_payouts(c: Annotated[ApiServices, Depends(services)]) -> PayoutRunView:
     """Run the payouts once now (waits while another run is in progress) and return counts."""
     result = c.payouts.run()
     return PayoutRunView(

@@ -94,7 +94,7 @@ def run(database_url: str, bookings: int) -> None:
         container.catalog.load(parse_catalog(CATALOG))
         container.start_workers()
         try:
-            with BackgroundServer(create_app(container)) as api:
+            with BackgroundServer(create_app(container.api_services())) as api:
                 sandbox_app.state.sandbox.add_webhook_endpoint(
                     f"{api.url}/api/webhooks/stripe", "whsec_bench"
                 )

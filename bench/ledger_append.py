@@ -28,7 +28,8 @@ import psycopg
 
 from bench.scratch import scratch_database
 from ledger import Booking, BookingRequest, Ledger, Money
-from mentorpay.persistence import eventsourcing_env, parse_database_url
+from mentorpay.persistence import eventsourcing_env
+from projections.database_url import parse_database_url
 
 THREAD_COUNTS = (1, 8)
 PRICE = Money(7500, "usd")

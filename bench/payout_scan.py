@@ -35,7 +35,7 @@ from ledger import Ledger, Money
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.servers import BackgroundServer
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.payouts import PayoutService
+from processes.services.payouts import PayoutService
 from projections.catalog import Catalog
 from projections.catalog_file import parse_catalog
 from projections.follower import Follower

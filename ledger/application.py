@@ -299,6 +299,10 @@ class Ledger(Application[UUID]):
         pi_id = v.require_text(payment_intent_id, "payment_intent_id", max_length=_ID_LENGTH)
         return self._find(Payment.create_id(pi_id), Payment)
 
+    def paying_payment(self, booking: Booking) -> Payment | None:
+        """The payment that pays ``booking``, if one does."""
+        return self.get_payment(booking.payment_id) if booking.payment_id is not None else None
+
     def payment_id_for_booking(self, booking_id: UUID) -> UUID | None:
         """The payment that paid the booking (None while unpaid)."""
         return self.get_booking(booking_id).payment_id

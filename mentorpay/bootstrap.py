@@ -8,21 +8,24 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from api.dependencies import ApiServices
 from ledger import Ledger
 from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.settings import Settings
-from processes.cancellations import CalendarCancellation, CancellationService
-from processes.checkout import CheckoutService, CheckoutSettings
-from processes.confirmation import ConfirmationService
-from processes.fulfilment import Fulfilment, FulfilmentRetry
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.notifications import Notifications, SmtpMailer
-from processes.payouts import PayoutSchedule, PayoutService
-from processes.refunds import Refunds
-from processes.reservations import ReservationRelease
-from processes.stripe_events import StripeEventHandler
+from processes.managers.calendar_cancellation import CalendarCancellation
+from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
+from processes.managers.notifications import Notifications, SmtpMailer
+from processes.managers.refunds import Refunds
+from processes.managers.reservations import ReservationRelease
+from processes.services.cancellations import CancellationService
+from processes.services.checkout import CheckoutService, CheckoutSettings
+from processes.services.confirmation import ConfirmationService
+from processes.services.payouts import PayoutSchedule, PayoutService
+from processes.services.slots import SlotService
+from processes.services.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection
 from projections.catalog import Catalog
 from projections.follower import Follower, Process, Projection
@@ -46,11 +49,11 @@ class Container:
     stripe_events: StripeEventHandler
     payouts: PayoutService
     cancellations: CancellationService
+    slots: SlotService
     payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
     processes: dict[str, Follower] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
-    workers_started: bool = False
 
     @property
     def followers(self) -> list[Follower]:
@@ -64,7 +67,23 @@ class Container:
             self.payouts, self.settings.payout_interval_seconds, self.stopping
         )
         self.payout_schedule.start()
-        self.workers_started = True
+
+    def api_services(self) -> ApiServices:
+        """What the HTTP layer is given: services, read models and its secrets."""
+        return ApiServices(
+            ledger=self.ledger,
+            store=self.store,
+            slots=self.slots,
+            checkout=self.checkout,
+            confirmation=self.confirmation,
+            cancellations=self.cancellations,
+            stripe_events=self.stripe_events,
+            payouts=self.payouts,
+            read_models=self.projections,
+            followers=self.followers,
+            jwt_secret=self.settings.jwt_secret.get_secret_value(),
+            cron_secret=self.settings.cron_secret.get_secret_value(),
+        )
 
     def close(self) -> None:
         self.stopping.set()
@@ -127,7 +146,9 @@ def build_container(
         calcom=calcom,
         checkout=checkout,
         confirmation=ConfirmationService(ledger, stripe, wait_seconds=confirm_wait_seconds),
-        stripe_events=StripeEventHandler(ledger, stripe),
+        stripe_events=StripeEventHandler(
+            ledger, stripe, webhook_secret=settings.stripe_webhook_secret.get_secret_value()
+        ),
         # The payouts read the same payments follower the workers run (or catch it up, in the CLI).
         payouts=PayoutService(
             ledger,
@@ -138,6 +159,7 @@ def build_container(
             read_model=projections["payments"],
         ),
         cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
+        slots=SlotService(catalog, calcom),
         projections=projections,
         stopping=stopping,
     )

@@ -23,7 +23,7 @@ def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
     if with_workers:
         container.start_workers()
     try:
-        uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(container.api_services()), host=host, port=port, log_level="info")
     finally:
         container.close()
 

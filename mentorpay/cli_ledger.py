@@ -1,7 +1,7 @@
 """``mentorpay ledger ...``: finance's export, verify and reconcile.
 
 Thin: each command builds the container from the environment, calls one function of
-``projections.event_log``, ``processes.ledger_audit`` or ``processes.ledger_reconcile``,
+``projections.event_log``, ``processes.finance.audit`` or ``processes.finance.reconcile``,
 prints the outcome, closes the container, and exits 1 when something is wrong.
 """
 
@@ -80,7 +80,7 @@ def verify() -> None:
     """Rebuild the read models and the journal from the events in memory, compare them with
     the stored tables, and check the ledger's invariants. Exit 1 on any difference."""
     from mentorpay.bootstrap import read_models
-    from processes.ledger_audit import verify as run_verify
+    from processes.finance.audit import verify as run_verify
 
     with _container() as c:
         projections = read_models()  # fresh instances: verify writes them to memory
@@ -101,8 +101,8 @@ def verify() -> None:
 def reconcile() -> None:
     """Compare the ledger's payments, refunds and transfers with Stripe's lists. Exit 1 if
     anything is on one side only or has a different amount."""
+    from processes.finance.reconcile import reconcile as run_reconcile
     from processes.gateways.stripe_errors import StripeGatewayError
-    from processes.ledger_reconcile import reconcile as run_reconcile
 
     with _container() as c:
         try:

@@ -66,7 +66,7 @@ def run_demo_stack(settings: Settings, host: str, port: int, sandbox_port: int) 
         try:
             container.catalog.load(read_catalog_file(DEMO_CATALOG))
             container.start_workers()
-            app = create_app(container)
+            app = create_app(container.api_services())
             mount_demo_page(app, container, sandbox_server.url)
             with BackgroundServer(app, host=host, port=port) as api_server:
                 sandbox_app.state.sandbox.add_webhook_endpoint(

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from ledger import Ledger
-from mentorpay.persistence import parse_database_url
+from projections.database_url import parse_database_url
 
 # Table names chosen by the eventsourcing library for the ``ledger`` application.
 POSTGRES_EVENTS_TABLE = f"{Ledger.name}_events"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import Booking
-from projections.follower import DomainEvent
+from ledger.events import DomainEvent
 from projections.store import Transaction
 
 CREATE_BOOKINGS = """
@@ -138,3 +138,14 @@ class BookingsProjection:
                 "id": event.originator_id,
             },
         )
+
+
+# -- read queries ---------------------------------------------------------------------------
+
+
+def bookings_of_user(tx: Transaction, user_id: str, limit: int) -> list[dict[str, Any]]:
+    """A user's bookings, newest first."""
+    return tx.execute(
+        "SELECT * FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
+        (user_id, limit),
+    ).fetchall()

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.follower import DomainEvent
+from ledger.events import DomainEvent
 
 EventRecord = dict[str, Any]
 

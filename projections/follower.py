@@ -408,14 +408,3 @@ class Follower:
             tracking.advance(tx, self.name, expected=expected, new=new)
         self._set_position(new)
 
-
-def replay(
-    app: Application[Any],
-    store: ReadModelStore,
-    projection: Projection,
-    *,
-    batch_size: int = 5000,
-    progress: ProgressCallback | None = None,
-) -> int:
-    """Rebuild ``projection`` from position 0 (for ``mentorpay replay``); the final position."""
-    return Follower(app, store, projection).replay(batch_size=batch_size, progress=progress)

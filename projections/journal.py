@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import Booking, Payment, postings_for
-from projections.follower import DomainEvent
-from projections.store import Transaction
+from ledger.events import DomainEvent
+from projections import tracking
+from projections.store import ReadModelStore, Transaction
 
 CREATE_JOURNAL_ENTRIES = """
 CREATE TABLE IF NOT EXISTS journal_entries (
@@ -179,3 +180,37 @@ def _event_type(event: DomainEvent) -> str:
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- read queries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    account: str
+    currency: str
+    debits: int
+    credits: int
+
+    @property
+    def balance(self) -> int:
+        """Debits minus credits."""
+        return self.debits - self.credits
+
+
+def account_balances(store: ReadModelStore) -> tuple[list[AccountBalance], int]:
+    """Every account's totals per currency and the log position they include, read in one
+    snapshot (so the figures and the position agree)."""
+    with store.transaction(readonly=True) as tx:
+        if tx.kind == "postgres":
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        rows = tx.execute(
+            "SELECT account, currency, debits, credits FROM account_balances"
+            " ORDER BY currency, account"
+        ).fetchall()
+        position = tracking.read_position(tx, JournalProjection.name)
+    balances = [
+        AccountBalance(row["account"], row["currency"], int(row["debits"]), int(row["credits"]))
+        for row in rows
+    ]
+    return balances, position

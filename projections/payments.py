@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from ledger import Booking, Disposition, Payment
-from projections.follower import DomainEvent
+from ledger.events import DomainEvent
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -229,3 +230,10 @@ class PaymentsProjection:
                 "id": event.originator_id,
             },
         )
+
+
+def payment_ids_of_booking(tx: Transaction, booking_id: UUID) -> set[UUID]:
+    """Every payment made for a booking: the one that pays it and any late, duplicate or
+    mismatched one."""
+    rows = tx.execute("SELECT id FROM payments WHERE booking_id = %s", (booking_id,)).fetchall()
+    return {UUID(row["id"]) for row in rows}

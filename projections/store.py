@@ -30,7 +30,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from mentorpay.persistence import DatabaseTarget, parse_database_url
+from projections.database_url import DatabaseTarget, parse_database_url
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]
@@ -314,6 +314,11 @@ class ReadModelStore:
             if tx.kind == "postgres":
                 tx.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_key(_DDL_LOCK_NAME),))
             yield tx
+
+    def ping(self) -> None:
+        """Raise ``StoreError`` unless the database answers."""
+        with self.transaction(readonly=True) as tx:
+            tx.execute("SELECT 1").fetchone()
 
     def dedicated_connection(self) -> psycopg.Connection[Row]:
         """PostgreSQL only: an autocommit connection of its own (advisory locks, LISTEN)."""

@@ -82,8 +82,3 @@ def reset(tx: Transaction, name: str) -> None:
     )
     tx.notify(POSITIONS_CHANNEL, name)
 
-
-def all_positions(tx: Transaction) -> dict[str, int]:
-    """Every tracked follower's position (for /metrics)."""
-    rows = tx.execute(f"SELECT name, position FROM {TABLE} ORDER BY name").fetchall()
-    return {row["name"]: int(row["position"]) for row in rows}

@@ -3,7 +3,7 @@ the events stream pages, a booking's history; other roles are refused."""
 
 from __future__ import annotations
 
-from processes.ledger_audit import verify
+from processes.finance.audit import verify
 from tests.finance.conftest import read_models
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until

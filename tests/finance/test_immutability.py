@@ -9,7 +9,8 @@ import pytest
 
 from ledger import Ledger
 from mentorpay.immutability import protect_event_table
-from mentorpay.persistence import eventsourcing_env, parse_database_url
+from mentorpay.persistence import eventsourcing_env
+from projections.database_url import parse_database_url
 from tests.ledger.factories import accepted_booking, paid_out, position
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ledger import Ledger, LedgerError, Money, balances, postings_for
 from mentorpay.persistence import eventsourcing_env
-from processes.ledger_audit import check_invariants, compare_read_models
+from processes.finance.audit import check_invariants, compare_read_models
 from projections.follower import Follower
 from projections.store import ReadModelStore
 from tests.finance.conftest import read_models

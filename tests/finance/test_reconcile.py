@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from ledger import Money
-from processes.ledger_reconcile import reconcile
+from processes.finance.reconcile import reconcile
 from tests.finance.conftest import run_cli
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processes.ledger_audit import verify
+from processes.finance.audit import verify
 from tests.finance.conftest import Books, run_cli
 from tests.ledger.factories import accepted_booking, paid_out
 

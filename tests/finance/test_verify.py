@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import Money
-from processes.ledger_audit import check_invariants, verify
+from processes.finance.audit import check_invariants, verify
 from tests.finance.conftest import Books, run_cli
 from tests.ledger.factories import (
     HOLD,

@@ -16,7 +16,7 @@ from mentorpay.auth_tokens import issue_token
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.servers import BackgroundServer
 from mentorpay.settings import Settings
-from processes.fulfilment import FulfilmentRetry
+from processes.managers.fulfilment import FulfilmentRetry
 from projections.catalog_file import read_catalog_file
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
@@ -126,7 +126,7 @@ def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
         try:
             container.catalog.load(read_catalog_file(DEMO_CATALOG))
             container.start_workers()
-            with BackgroundServer(create_app(container)) as api_server:
+            with BackgroundServer(create_app(container.api_services())) as api_server:
                 sandbox_state.add_webhook_endpoint(
                     f"{api_server.url}/api/webhooks/stripe", WEBHOOK_SECRET
                 )

@@ -24,16 +24,10 @@ from ledger import (
     postings_for,
 )
 from mentorpay.bootstrap import read_models
-from processes.cancellations import (
-    CancellationService,
-    CannotCancel,
-    RefundRule,
-    policy_refunds,
-    policy_rule,
-    recorded_rule,
-)
-from processes.ledger_audit import verify
-from processes.payouts import PayoutRunResult, PayoutService
+from processes.finance.audit import verify
+from ledger.cancellation_policy import RefundRule, policy_refunds, policy_rule, recorded_rule
+from processes.services.cancellations import CancellationService, CannotCancel
+from processes.services.payouts import PayoutRunResult, PayoutService
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until
 

@@ -10,7 +10,7 @@ import pytest
 import stripe
 
 from ledger import Ledger
-from processes.fulfilment import Fulfilment, FulfilmentRetry
+from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
 from projections.follower import Follower, RetryPolicy
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until
@@ -116,7 +116,7 @@ def test_slot_taken_at_calcom_while_paying_rejects_and_refunds_once(stack: Stack
 def test_calcom_5xx_twice_then_books_once_without_refund(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="processes.fulfilment")
+    caplog.set_level(logging.WARNING, logger="processes.managers.fulfilment")
     checkout = stack.start_checkout(stack.free_slot())
     booking_id = checkout["bookingId"]
     with stack.sandbox_client() as sandbox:
@@ -138,7 +138,9 @@ def test_calcom_5xx_twice_then_books_once_without_refund(
 
     # Both injected failures were met and retried.
     failed_attempts = [
-        r for r in caplog.records if r.name == "processes.fulfilment" and booking_id in r.message
+        r
+        for r in caplog.records
+        if r.name == "processes.managers.fulfilment" and booking_id in r.message
     ]
     assert len(failed_attempts) == 2
 

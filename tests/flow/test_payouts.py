@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ledger import Ledger, Payment, PaymentStatus, balances, mentor_payable, postings_for
 from mentorpay.cli import app as cli_app
 from mentorpay.settings import get_settings
-from processes.payouts import PayoutRunResult, PayoutService
+from processes.services.payouts import PayoutRunResult, PayoutService
 from tests.flow.conftest import Stack
 from tests.waiting import wait_until
 

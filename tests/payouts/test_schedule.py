@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.payouts import PayoutSchedule, PayoutService
+from processes.services.payouts import PayoutSchedule, PayoutService
 from projections.catalog import Catalog
 from tests.payouts.conftest import World
 from tests.waiting import wait_until

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.follower import Follower, FollowerBusy, replay
+from projections.follower import Follower, FollowerBusy
 from tests.projections.follower_toy import (
     CREATED,
     CounterView,
@@ -91,8 +91,8 @@ def test_replay_drops_and_rebuilds_the_same_view(toy: Toy) -> None:
 
     progress: list[tuple[int, int]] = []
     view = CounterView()
-    position = replay(
-        toy.app, toy.store, view, batch_size=10, progress=lambda d, t: progress.append((d, t))
+    position = Follower(toy.app, toy.store, view).replay(
+        batch_size=10, progress=lambda d, t: progress.append((d, t))
     )
 
     assert position == last

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from mentorpay.persistence import UnsupportedDatabaseURL
+from projections.database_url import UnsupportedDatabaseURL
 from projections.store import IntegrityError, ReadModelStore, StoreError
 
 

@@ -43,10 +43,12 @@ def test_positions_start_at_zero_advance_and_reset(store: ReadModelStore) -> Non
     _apply(store, "bookings", 10, 25)
 
     with store.transaction() as tx:
-        assert tracking.all_positions(tx) == {"bookings": 25, "payments": 0}
+        assert [tracking.read_position(tx, n) for n in ("bookings", "payments")] == [25, 0]
         tracking.reset(tx, "bookings")
         tracking.reset(tx, "journal")  # also starts tracking a name never seen
-        assert tracking.all_positions(tx) == {"bookings": 0, "journal": 0, "payments": 0}
+        names = ("bookings", "journal", "payments")
+        assert [tracking.read_position(tx, n) for n in names] == [0, 0, 0]
+        assert tx.execute(f"SELECT count(*) AS n FROM {tracking.TABLE}").fetchone() == {"n": 3}
 
 
 def test_a_stale_expected_position_is_refused_with_the_batch(store: ReadModelStore) -> None:

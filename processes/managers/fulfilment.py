@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 
 from ledger import Booking, BookingStatus, Ledger
+from ledger.events import DomainEvent
 from processes.gateways.calcom_errors import CalcomTransientError, SlotUnavailable
 from processes.gateways.calcom_gateway import CalcomGateway
-from projections.follower import DomainEvent
 
 log = logging.getLogger(__name__)
 

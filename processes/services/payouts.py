@@ -31,13 +31,13 @@ from ledger import (
     PaymentStatus,
     PayoutNotAllowed,
 )
-from processes.errors import ServiceError
 from processes.gateways.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
     StripeRequestRefused,
     TransferInfo,
 )
+from processes.services.errors import ServiceError
 from projections.catalog import Catalog
 from projections.follower import Follower, FollowerBusy
 from projections.payments import PaymentsProjection, PayoutCandidate, payout_candidates

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ledger import Booking, Ledger
+from ledger.events import DomainEvent
 from processes.gateways.calcom_gateway import CalcomGateway
-from projections.follower import DomainEvent
 
 
 class ReservationRelease:

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from ledger import BookingNotFound, Ledger, LedgerError, Money, Payment
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.gateways.stripe_webhooks import WebhookEvent
-from processes.payments import booking_id_of, record_payment_intent_id
+from processes.gateways.stripe_webhooks import WebhookEvent, WebhookRejected, parse_webhook
+from processes.services.errors import ServiceError
+from processes.services.payments import booking_id_of, record_payment_intent_id
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,35 @@ PAID_SESSION_EVENTS = frozenset(
 )
 
 
+class InvalidWebhook(ServiceError):
+    """A delivery that is not a correctly signed, well-formed Stripe event: answered 400."""
+
+    status = 400
+    title = "Invalid webhook"
+
+
+class MalformedWebhookEvent(InvalidWebhook):
+    title = "Malformed webhook event"
+
+
 class StripeEventHandler:
-    def __init__(self, ledger: Ledger, stripe: StripeGateway) -> None:
+    def __init__(self, ledger: Ledger, stripe: StripeGateway, *, webhook_secret: str) -> None:
         self._ledger = ledger
         self._stripe = stripe
+        self._webhook_secret = webhook_secret
+
+    def receive(self, payload: bytes, signature: str | None) -> tuple[str, str]:
+        """Verify a delivery's signature on its raw body, then handle the event it carries;
+        returns the event id and what was done."""
+        try:
+            event = parse_webhook(payload, signature, self._webhook_secret)
+        except WebhookRejected as rejected:
+            raise InvalidWebhook(str(rejected)) from None
+        try:
+            return event.id, self.handle(event)
+        except (KeyError, TypeError) as malformed:
+            # Signed, so from Stripe, but missing what its type promises: say so, don't crash.
+            raise MalformedWebhookEvent(f"missing or wrong field: {malformed}") from None
 
     def handle(self, event: WebhookEvent) -> str:
         """Record what the event tells us; returns a short word on what was done."""

@@ -1,7 +1,8 @@
 """Refunds: money the customer is owed goes back by itself.
 
 Triggers: a payment that does not pay its booking (late, duplicate, mismatched), a paid booking
-that failed at Cal.com, and a cancellation the policy refunds (``processes.cancellations``).
+that failed at Cal.com, and a cancellation the policy refunds
+(``ledger.cancellation_policy``).
 Every Stripe call carries a deterministic idempotency key (``refund:<payment id>``,
 ``reversal:<payment id>``), so a crash between Stripe and the ledger replays the same call.
 
@@ -21,9 +22,9 @@ import logging
 from uuid import UUID
 
 from ledger import Booking, BookingStatus, Disposition, Ledger, Money, Payment, PaymentStatus
-from processes.cancellations import paying_payment, refund_decision
+from ledger.cancellation_policy import refund_decision
+from ledger.events import DomainEvent
 from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
-from projections.follower import DomainEvent
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Refunds:
         booking = self._ledger.get_booking(booking_id)
         if booking.status != BookingStatus.CANCELLED:
             return
-        payment = paying_payment(self._ledger, booking)
+        payment = self._ledger.paying_payment(booking)
         decision = refund_decision(booking=booking, payment=payment)
         if payment is None or not decision.refunds:
             return

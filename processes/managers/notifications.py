@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from ledger import Booking, Ledger, Money
-from projections.follower import DomainEvent
+from ledger.events import DomainEvent
 
 SENDER = "mentorpay <no-reply@mentorpay.invalid>"
 

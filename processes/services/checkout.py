@@ -10,17 +10,18 @@ from datetime import UTC, datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from ledger import BookingNotFound, Ledger, Money
-from processes.errors import (
+from ledger.fees import platform_fee
+from processes.gateways.calcom_errors import CalcomGatewayError, SlotUnavailable
+from processes.gateways.calcom_gateway import CalcomGateway
+from processes.gateways.stripe_errors import StripeGatewayError
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.services.errors import (
     IdempotencyKeyReused,
     NotFound,
     SlotTaken,
     Unprocessable,
     UpstreamUnavailable,
 )
-from processes.gateways.calcom_errors import CalcomGatewayError, SlotUnavailable
-from processes.gateways.calcom_gateway import CalcomGateway
-from processes.gateways.stripe_errors import StripeGatewayError
-from processes.gateways.stripe_gateway import StripeGateway
 from projections.catalog import Catalog, EventType
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,6 @@ class CheckoutSettings:
     expires_minutes: int
     platform_fee_bps: int
     return_url: str  # contains {CHECKOUT_SESSION_ID}
-
-
-def platform_fee(price: Money, fee_bps: int) -> Money:
-    """The platform's share, rounded down to a whole minor unit (the mentor keeps the rest)."""
-    return Money(price.amount * fee_bps // 10_000, price.currency)
 
 
 def checkout_idempotency_key(booking_id: UUID) -> str:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ledger import Booking, BookingNotFound, BookingStatus, Disposition, Ledger
-from processes.errors import NotFound, PaymentMismatch, Unprocessable, UpstreamUnavailable
 from processes.gateways.stripe_errors import StripeGatewayError, StripeRequestRefused
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.gateways.stripe_objects import PaymentIntentInfo
-from processes.payments import booking_id_of, record_payment_intent
+from processes.services.errors import NotFound, PaymentMismatch, Unprocessable, UpstreamUnavailable
+from processes.services.payments import booking_id_of, record_payment_intent
 
 SETTLED = frozenset(
     {BookingStatus.ACCEPTED, BookingStatus.REJECTED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}

@@ -1,0 +1,121 @@
+"""Cancellations by the attendee, the mentor or an admin, decided by the policy in
+``ledger.cancellation_policy`` and recorded once in the ``Cancelled`` event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from ledger import (
+    Booking,
+    BookingNotFound,
+    BookingStatus,
+    InvalidTransition,
+    Ledger,
+)
+from ledger.cancellation_policy import (
+    RefundDecision,
+    policy_refunds,
+    policy_rule,
+    refund_decision,
+)
+from processes.services.errors import NotFound, ServiceError
+
+# Who may cancel, by token role: the attendee (role user), the booked mentor, any admin.
+_CANCELLER_BY_ROLE = {"user": "user", "mentor": "mentor", "admin": "admin"}
+_DEFAULT_REASONS = {
+    "user": "cancelled by the attendee",
+    "mentor": "cancelled by the mentor",
+    "admin": "cancelled by an administrator",
+}
+
+
+class CannotCancel(ServiceError):
+    status = 409
+    title = "Booking cannot be cancelled"
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    booking: Booking
+    cancelled_by: str
+    reason: str
+    cancelled_at: datetime
+    refund: RefundDecision
+
+
+def cancelled_event(ledger: Ledger, booking_id: UUID) -> Booking.Cancelled | None:
+    """The booking's ``Cancelled`` event (there is at most one), read from the event store."""
+    for event in ledger.events.get(booking_id, desc=True):
+        if isinstance(event, Booking.Cancelled):
+            return event
+    return None
+
+
+class CancellationService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        free_cancel_hours: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._ledger = ledger
+        self._free_cancel_hours = free_cancel_hours
+        self._clock = clock
+
+    def cancel(
+        self, *, booking_id: UUID, user_id: str, role: str, reason: str | None = None
+    ) -> Cancellation:
+        """Cancel on behalf of ``user_id`` in ``role``; repeating it is a no-op.
+
+        Anyone but the attendee, the booked mentor or an admin gets ``NotFound`` (as for
+        reads, a booking's existence is not revealed). A booking being paid for or booked
+        right now, or already ended otherwise, gets ``CannotCancel``; so does a session
+        that is over, except for an admin (who settles no-shows).
+        """
+        try:
+            booking = self._ledger.get_booking(booking_id)
+        except BookingNotFound:
+            raise NotFound("no such booking") from None
+        by = self._canceller(booking, user_id, role)
+        if booking.status != BookingStatus.CANCELLED:
+            now = self._clock()
+            if by != "admin" and booking.request.end <= now:
+                raise CannotCancel(f"booking {booking_id}: the session is over")
+            # Decided now, with the window in force now, and recorded: nothing recomputes it.
+            # Whether anything was paid is the ledger's to settle (a payment may land first).
+            rule = policy_rule(
+                cancelled_by=by,
+                cancelled_at=now,
+                start=booking.request.start,
+                free_cancel_hours=self._free_cancel_hours,
+            )
+            try:
+                booking = self._ledger.cancel_booking(
+                    booking_id=booking_id,
+                    by=by,
+                    reason=reason or _DEFAULT_REASONS[by],
+                    refund=policy_refunds(rule),
+                )
+            except InvalidTransition as refused:
+                raise CannotCancel(str(refused)) from None
+        return self.describe(booking)
+
+    def describe(self, booking: Booking) -> Cancellation:
+        """The recorded cancellation of ``booking`` and the refund it recorded."""
+        event = cancelled_event(self._ledger, booking.id)
+        if event is None:
+            raise CannotCancel(f"booking {booking.id} is not cancelled")
+        decision = refund_decision(booking=booking, payment=self._ledger.paying_payment(booking))
+        return Cancellation(booking, event.by, event.reason, event.timestamp, decision)
+
+    @staticmethod
+    def _canceller(booking: Booking, user_id: str, role: str) -> str:
+        by = _CANCELLER_BY_ROLE.get(role)
+        own = {"user": booking.user_id, "mentor": booking.mentor_id}
+        if by is None or (by != "admin" and own[by] != user_id):
+            raise NotFound("no such booking")
+        return by
