@@ -1,0 +1,1 @@
+"""Processes: services, process managers, finance tools, and the gateways they use."""

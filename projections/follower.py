@@ -407,4 +407,3 @@ class Follower:
         with self._store.transaction() as tx:
             tracking.advance(tx, self.name, expected=expected, new=new)
         self._set_position(new)
-

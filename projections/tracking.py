@@ -81,4 +81,3 @@ def reset(tx: Transaction, name: str) -> None:
         (name, datetime.now(UTC)),
     )
     tx.notify(POSITIONS_CHANNEL, name)
-

@@ -23,9 +23,9 @@ from ledger import (
     mentor_payable,
     postings_for,
 )
+from ledger.cancellation_policy import RefundRule, policy_refunds, policy_rule, recorded_rule
 from mentorpay.bootstrap import read_models
 from processes.finance.audit import verify
-from ledger.cancellation_policy import RefundRule, policy_refunds, policy_rule, recorded_rule
 from processes.services.cancellations import CancellationService, CannotCancel
 from processes.services.payouts import PayoutRunResult, PayoutService
 from tests.flow.conftest import Stack
