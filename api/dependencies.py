@@ -18,6 +18,7 @@ from processes.services.confirmation import ConfirmationService
 from processes.services.payouts import PayoutService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
+from projections.event_log import head_position
 from projections.follower import Follower
 from projections.store import ReadModelStore
 
@@ -39,7 +40,7 @@ class ApiServices:
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""
-        return self.ledger.recorder.max_notification_id() or 0
+        return head_position(self.ledger)
 
 
 def services(request: Request) -> ApiServices:

@@ -64,8 +64,15 @@ class Booking(BaseAggregate[UUID]):
     class Event(AggregateEvent):
         """Base of the booking's events (never stored itself)."""
 
+    @staticmethod
+    def status_after(event: object) -> BookingStatus | None:
+        """The status a booking event leads to; None for an event that is not a booking's."""
+        status = getattr(type(event), "leads_to", None)
+        return status if isinstance(status, BookingStatus) else None
+
     class Requested(Event, AggregateCreated):
         TOPIC = "mentorpay.Booking.Requested"
+        leads_to = BookingStatus.AWAITING_PAYMENT
         user_id: str
         mentor_id: str
         event_type_id: int
@@ -84,20 +91,22 @@ class Booking(BaseAggregate[UUID]):
         def apply(self, booking: Booking) -> None:
             facts = {name: getattr(self, name) for name in _REQUEST_FIELDS}
             booking.request = BookingRequest(**facts)
-            booking.status = BookingStatus.AWAITING_PAYMENT
+            booking.status = self.leads_to
 
     class PaymentConfirmed(Event):
         TOPIC = "mentorpay.Booking.PaymentConfirmed"
+        leads_to = BookingStatus.PENDING
         payment_id: UUID
         payment_intent_id: str
 
         def apply(self, booking: Booking) -> None:
             booking.payment_id = self.payment_id
             booking.payment_intent_id = self.payment_intent_id
-            booking.status = BookingStatus.PENDING
+            booking.status = self.leads_to
 
     class Booked(Event):
         TOPIC = "mentorpay.Booking.Booked"
+        leads_to = BookingStatus.ACCEPTED
         calcom_booking_uid: str
         # Denormalised so the journal postings are a pure function of this event.
         mentor_id: str
@@ -108,26 +117,29 @@ class Booking(BaseAggregate[UUID]):
 
         def apply(self, booking: Booking) -> None:
             booking.calcom_booking_uid = self.calcom_booking_uid
-            booking.status = BookingStatus.ACCEPTED
+            booking.status = self.leads_to
 
     class BookingFailed(Event):
         TOPIC = "mentorpay.Booking.BookingFailed"
+        leads_to = BookingStatus.REJECTED
         reason: str
         final: bool  # True: a definitive refusal (slot taken); False: gave up retrying
 
         def apply(self, booking: Booking) -> None:
             booking.failure_reason = self.reason
             booking.failure_final = self.final
-            booking.status = BookingStatus.REJECTED
+            booking.status = self.leads_to
 
     class Expired(Event):
         TOPIC = "mentorpay.Booking.Expired"
+        leads_to = BookingStatus.EXPIRED
 
         def apply(self, booking: Booking) -> None:
-            booking.status = BookingStatus.EXPIRED
+            booking.status = self.leads_to
 
     class Cancelled(Event):
         TOPIC = "mentorpay.Booking.Cancelled"
+        leads_to = BookingStatus.CANCELLED
         by: str
         reason: str
         # Decided once, when cancelling, by the policy then in force: the payer is refunded
@@ -138,7 +150,7 @@ class Booking(BaseAggregate[UUID]):
             booking.cancelled_by = self.by
             booking.cancel_reason = self.reason
             booking.cancel_refund = self.refund
-            booking.status = BookingStatus.CANCELLED
+            booking.status = self.leads_to
 
     # --- commands ---------------------------------------------------------------------
 

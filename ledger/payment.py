@@ -23,7 +23,12 @@ from ledger.errors import (
     RefundRequiresReversal,
 )
 from ledger.money import Money
-from ledger.statuses import Disposition, PaymentStatus
+from ledger.statuses import (
+    Disposition,
+    PaymentStatus,
+    status_after_payout_failure,
+    status_after_refund,
+)
 
 # Fixed forever: changing it would give every recorded payment a new id.
 PAYMENT_ID_NAMESPACE = UUID("91503be3-735f-4cc2-be12-0c5a51c5bada")
@@ -106,6 +111,7 @@ class Payment(BaseAggregate[UUID]):
 
     class Paid(Event, AggregateCreated):
         TOPIC = "mentorpay.Payment.Paid"
+        leads_to = PaymentStatus.SUCCEEDED
         payment_intent_id: str
         charge_id: str
         amount: int
@@ -124,7 +130,7 @@ class Payment(BaseAggregate[UUID]):
             payment.mentor_id = self.mentor_id
             payment.paid_at = self.paid_at
             payment.disposition = self.disposition
-            payment.status = PaymentStatus.SUCCEEDED
+            payment.status = self.leads_to
 
     class Refunded(Event):
         TOPIC = "mentorpay.Payment.Refunded"
@@ -143,14 +149,11 @@ class Payment(BaseAggregate[UUID]):
             payment.refunded_from_clearing += self.from_clearing
             payment.refunded_from_mentor_payable += self.from_mentor_payable
             payment.refunded_from_platform_fees += self.from_platform_fees
-            payment.status = (
-                PaymentStatus.REFUNDED
-                if payment.refunded_amount == payment.amount
-                else PaymentStatus.PARTIALLY_REFUNDED
-            )
+            payment.status = status_after_refund(payment.amount, payment.refunded_amount)
 
     class PayoutEligible(Event):
         TOPIC = "mentorpay.Payment.PayoutEligible"
+        leads_to = PaymentStatus.PAYOUT_ELIGIBLE
         destination_account: str
         transfer_amount: int
         platform_fee_amount: int
@@ -163,10 +166,11 @@ class Payment(BaseAggregate[UUID]):
             payment.transfer_amount = self.transfer_amount
             payment.platform_fee_amount = self.platform_fee_amount
             payment.eligible_at = self.eligible_at
-            payment.status = PaymentStatus.PAYOUT_ELIGIBLE
+            payment.status = self.leads_to
 
     class PaidOut(Event):
         TOPIC = "mentorpay.Payment.PaidOut"
+        leads_to = PaymentStatus.PAID
         transfer_id: str
         amount: int
         currency: str
@@ -175,7 +179,7 @@ class Payment(BaseAggregate[UUID]):
         def apply(self, payment: Payment) -> None:
             payment.transfer_id = self.transfer_id
             payment.paid_out_amount = self.amount
-            payment.status = PaymentStatus.PAID
+            payment.status = self.leads_to
 
     class PayoutFailed(Event):
         TOPIC = "mentorpay.Payment.PayoutFailed"
@@ -184,12 +188,11 @@ class Payment(BaseAggregate[UUID]):
 
         def apply(self, payment: Payment) -> None:
             payment.payout_error = self.error
-            payment.status = (
-                PaymentStatus.PAYOUT_ELIGIBLE if self.retryable else PaymentStatus.PAYOUT_FAILED
-            )
+            payment.status = status_after_payout_failure(self.retryable)
 
     class PayoutReversed(Event):
         TOPIC = "mentorpay.Payment.PayoutReversed"
+        leads_to = PaymentStatus.PAYOUT_REVERSED
         reversal_id: str
         transfer_id: str
         amount: int
@@ -199,7 +202,7 @@ class Payment(BaseAggregate[UUID]):
         def apply(self, payment: Payment) -> None:
             payment.reversals[self.reversal_id] = self.amount
             payment.reversed_amount += self.amount
-            payment.status = PaymentStatus.PAYOUT_REVERSED
+            payment.status = self.leads_to
 
     class Disputed(Event):
         TOPIC = "mentorpay.Payment.Disputed"

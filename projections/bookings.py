@@ -109,19 +109,19 @@ class BookingsProjection:
         changes: dict[str, Any]
         if isinstance(event, Booking.PaymentConfirmed):
             changes = {
-                "status": "PENDING",
+                "status": event.leads_to,
                 "payment_id": event.payment_id,
                 "stripe_payment_intent_id": event.payment_intent_id,
             }
         elif isinstance(event, Booking.Booked):
-            changes = {"status": "ACCEPTED", "calcom_booking_uid": event.calcom_booking_uid}
+            changes = {"status": event.leads_to, "calcom_booking_uid": event.calcom_booking_uid}
         elif isinstance(event, Booking.BookingFailed):
-            changes = {"status": "REJECTED", "failure_reason": event.reason}
+            changes = {"status": event.leads_to, "failure_reason": event.reason}
         elif isinstance(event, Booking.Expired):
-            changes = {"status": "EXPIRED"}
+            changes = {"status": event.leads_to}
         elif isinstance(event, Booking.Cancelled):
             changes = {
-                "status": "CANCELLED",
+                "status": event.leads_to,
                 "cancelled_by": event.by,
                 "cancel_reason": event.reason,
             }

@@ -1,9 +1,17 @@
-"""``MENTORPAY_DATABASE_URL``: which store, and how to reach it."""
+"""``MENTORPAY_DATABASE_URL``: which store, and how to reach it.
+
+PostgreSQL URLs are parsed by libpq itself (``psycopg.conninfo``), so every libpq spelling and
+parameter works; the one addition is ``?schema=NAME`` for the event and read-model tables.
+SQLite URLs are spelled as SQLAlchemy does (``sqlite:///relative``, ``sqlite:////absolute``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 class UnsupportedDatabaseURL(ValueError):
@@ -14,34 +22,41 @@ class UnsupportedDatabaseURL(ValueError):
 class DatabaseTarget:
     kind: str  # "sqlite" | "postgres" | "memory"
     sqlite_path: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 5432
-    user: str = "postgres"
-    password: str = ""
-    dbname: str = ""
     schema: str = ""
+    libpq_params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return self.libpq_params.get("host", "127.0.0.1")
+
+    @property
+    def port(self) -> int:
+        return int(self.libpq_params.get("port", 5432))
+
+    @property
+    def user(self) -> str:
+        return self.libpq_params.get("user", "postgres")
+
+    @property
+    def password(self) -> str:
+        return self.libpq_params.get("password", "")
+
+    @property
+    def dbname(self) -> str:
+        return self.libpq_params.get("dbname", "")
 
     @property
     def psycopg_conninfo(self) -> str:
         """A libpq connection string for read models and tooling (PostgreSQL only)."""
         if self.kind != "postgres":
             raise UnsupportedDatabaseURL("only PostgreSQL has a libpq connection string")
-        parts = [
-            f"host={self.host}",
-            f"port={self.port}",
-            f"user={self.user}",
-            f"dbname={self.dbname}",
-        ]
-        if self.password:
-            parts.append(f"password={self.password}")
-        return " ".join(parts)
+        return make_conninfo(**{"host": self.host, "user": self.user, **self.libpq_params})
 
 
 def parse_database_url(url: str) -> DatabaseTarget:
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "sqlite":
-        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
         path = unquote(url.split("://", 1)[1])
         path = path[1:] if path.startswith("/") else path
         if not path:
@@ -50,19 +65,17 @@ def parse_database_url(url: str) -> DatabaseTarget:
             )
         return DatabaseTarget(kind="sqlite", sqlite_path=path)
     if scheme in ("postgres", "postgresql"):
-        dbname = parts.path.lstrip("/")
-        if not dbname:
+        query = parse_qsl(parts.query)
+        schema = next((value for key, value in query if key == "schema"), "")
+        rest = urlencode([(key, value) for key, value in query if key != "schema"])
+        libpq_url = urlunsplit(parts._replace(scheme="postgresql", query=rest))
+        try:
+            params = {key: str(value) for key, value in conninfo_to_dict(libpq_url).items()}
+        except psycopg.ProgrammingError as error:
+            raise UnsupportedDatabaseURL(f"invalid postgresql URL: {error}") from None
+        if not params.get("dbname"):
             raise UnsupportedDatabaseURL("postgresql URL needs a database name")
-        schema = parse_qs(parts.query).get("schema", [""])[0]
-        return DatabaseTarget(
-            kind="postgres",
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=unquote(parts.username or "postgres"),
-            password=unquote(parts.password or ""),
-            dbname=dbname,
-            schema=schema,
-        )
+        return DatabaseTarget(kind="postgres", schema=schema, libpq_params=params)
     if scheme == "memory":
         return DatabaseTarget(kind="memory")
     raise UnsupportedDatabaseURL(f"unsupported database URL scheme {parts.scheme!r}")

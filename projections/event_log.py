@@ -1,4 +1,5 @@
-"""The ledger's events as plain JSON-ready records, for finance (API, export, history).
+"""The one reader of the ledger's notification log (batched, in log order), and the events as
+plain JSON-ready records for finance (API, export, history).
 
 A record is ``{position, time, aggregateId, aggregateVersion, type, data}``: ``type`` is the
 event's stable topic, ``data`` its own fields (UUIDs and datetimes as strings, money as
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from ledger.events import DomainEvent
 
@@ -56,26 +58,53 @@ def read_events(app: Application[Any], *, after: int, limit: int) -> list[EventR
     return [event_record(n.id, n.topic, app.mapper.to_domain_event(n)) for n in notifications]
 
 
-def iter_events(
-    app: Application[Any], *, after: int = 0, stop: int | None = None, batch_size: int = 1000
-) -> Iterator[EventRecord]:
-    """Every event after ``after`` (up to ``stop``, default: the head now), batch by batch."""
+def iter_notifications(
+    app: Application[Any],
+    *,
+    after: int = 0,
+    stop: int | None = None,
+    topics: Sequence[str] = (),
+    batch_size: int = 1000,
+) -> Iterator[Notification]:
+    """Every notification after ``after`` up to ``stop`` (default: the head now), read batch by
+    batch so memory stays flat on a long log; ``topics`` limits which ones."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     head = head_position(app) if stop is None else stop
     position = after
     while position < head:
         notifications = app.recorder.select_notifications(
-            position, batch_size, stop=head, inclusive_of_start=False
+            position, batch_size, stop=head, topics=topics, inclusive_of_start=False
         )
         if not notifications:
             return
-        for n in notifications:
-            yield event_record(n.id, n.topic, app.mapper.to_domain_event(n))
+        yield from notifications
         position = notifications[-1].id
 
 
+def iter_domain_events(
+    app: Application[Any],
+    *,
+    after: int = 0,
+    stop: int | None = None,
+    topics: Sequence[str] = (),
+    batch_size: int = 1000,
+) -> Iterator[tuple[int, DomainEvent]]:
+    """``iter_notifications``, decoded: (position, event) pairs in log order."""
+    for n in iter_notifications(app, after=after, stop=stop, topics=topics, batch_size=batch_size):
+        yield n.id, app.mapper.to_domain_event(n)
+
+
+def iter_events(
+    app: Application[Any], *, after: int = 0, stop: int | None = None, batch_size: int = 1000
+) -> Iterator[EventRecord]:
+    """Every event after ``after`` (up to ``stop``, default: the head now), as records."""
+    for n in iter_notifications(app, after=after, stop=stop, batch_size=batch_size):
+        yield event_record(n.id, n.topic, app.mapper.to_domain_event(n))
+
+
 def head_position(app: Application[Any]) -> int:
+    """The log's last notification id; 0 for an empty log."""
     return app.recorder.max_notification_id() or 0
 
 

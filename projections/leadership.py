@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import IO, Any, Protocol
 
 import psycopg
@@ -32,6 +33,10 @@ class Leadership(Protocol):
         """True if this instance holds the lock now (checks that a held lock is still alive)."""
         ...
 
+    def acquire(self) -> None:
+        """Wait until this instance holds the lock."""
+        ...
+
     def release(self) -> None: ...
 
 
@@ -41,7 +46,7 @@ class AdvisoryLockLeadership:
     def __init__(self, store: ReadModelStore, name: str) -> None:
         self._store = store
         # Visible in pg_locks (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-        self.key = advisory_lock_key(f"mentorpay.follower:{name}")
+        self.key = advisory_lock_key(f"mentorpay.lock:{name}")
         self._connection: psycopg.Connection[Any] | None = None
         self._held = False
 
@@ -71,6 +76,16 @@ class AdvisoryLockLeadership:
             raise
         self._held = bool(row and row["acquired"])
         return self._held
+
+    def acquire(self) -> None:
+        if self._connection is None or self._connection.closed:
+            self._connection = self._store.dedicated_connection()
+        try:
+            self._connection.execute("SELECT pg_advisory_lock(%s)", (self.key,))
+        except psycopg.Error:
+            self._drop_connection()
+            raise
+        self._held = True
 
     def release(self) -> None:
         # Closing the session releases its advisory locks; no explicit unlock needed.
@@ -107,6 +122,12 @@ class FileLockLeadership:
         self._file = lock_file
         return True
 
+    def acquire(self) -> None:
+        if self._file is None:
+            lock_file = open(self.path, "ab")  # noqa: SIM115 - held open until release()
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+            self._file = lock_file
+
     def release(self) -> None:
         lock_file, self._file = self._file, None
         if lock_file is not None:
@@ -137,6 +158,11 @@ class LocalLeadership:
             self._held = self._lock.acquire(blocking=False)
         return self._held
 
+    def acquire(self) -> None:
+        if not self._held:
+            self._lock.acquire()
+            self._held = True
+
     def release(self) -> None:
         if self._held:
             self._held = False
@@ -144,11 +170,11 @@ class LocalLeadership:
 
 
 def lock_file_path(database_path: str, name: str) -> str:
-    """``<db file>.follower-<name>.lock``, the name made safe for a file name."""
+    """``<db file>.<name>.lock``, the name made safe for a file name."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     if safe != name:
         safe += "-" + hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
-    return f"{os.path.abspath(database_path)}.follower-{safe}.lock"
+    return f"{os.path.abspath(database_path)}.{safe}.lock"
 
 
 def leadership_for(store: ReadModelStore, name: str) -> Leadership:
@@ -157,3 +183,15 @@ def leadership_for(store: ReadModelStore, name: str) -> Leadership:
     if store.sqlite_path is not None:
         return FileLockLeadership(lock_file_path(store.sqlite_path, name))
     return LocalLeadership(store, name)
+
+
+@contextlib.contextmanager
+def exclusive(store: ReadModelStore, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` for the block, waiting for it: the same lock a follower of that
+    name leads with, so one mechanism serialises followers and one-off runs alike."""
+    lock = leadership_for(store, name)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

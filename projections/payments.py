@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import Booking, Disposition, Payment
+from ledger import Booking, Disposition, Payment, PaymentStatus
 from ledger.events import DomainEvent
+from ledger.statuses import status_after_payout_failure, status_after_refund
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS payments (
 # only these rows, so finding them never reads the ever-growing paid-out history. SQLite uses a
 # partial index only when the query repeats its condition verbatim: both use this one string.
 PAYOUT_QUEUE_PREDICATE = (
-    "(status = 'payout_eligible' OR (status = 'succeeded' AND booking_payable AND NOT disputed))"
+    f"(status = '{PaymentStatus.PAYOUT_ELIGIBLE}' OR (status = '{PaymentStatus.SUCCEEDED}'"
+    " AND booking_payable AND NOT disputed))"
 )
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS payments_booking_idx ON payments (booking_id)",
@@ -133,7 +135,7 @@ class PaymentsProjection:
     def _changes(event: DomainEvent) -> dict[str, Any] | None:
         if isinstance(event, Payment.PayoutEligible):
             return {
-                "status": "payout_eligible",
+                "status": event.leads_to,
                 "destination_account": event.destination_account,
                 "transfer_amount": event.transfer_amount,
                 "payout_eligible_at": event.eligible_at,
@@ -141,15 +143,15 @@ class PaymentsProjection:
             }
         if isinstance(event, Payment.PaidOut):
             return {
-                "status": "paid",
+                "status": event.leads_to,
                 "transfer_id": event.transfer_id,
                 "paid_out_at": event.timestamp,
             }
         if isinstance(event, Payment.PayoutFailed):
-            status = "payout_eligible" if event.retryable else "payout_failed"
+            status = status_after_payout_failure(event.retryable)
             return {"status": status, "payout_error": event.error}
         if isinstance(event, Payment.PayoutReversed):
-            return {"status": "payout_reversed"}
+            return {"status": event.leads_to}
         if isinstance(event, Payment.Disputed):
             return {"disputed": True}
         return None
@@ -184,7 +186,7 @@ class PaymentsProjection:
             INSERT INTO payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency,
                 status, disposition, booking_id, mentor_id, paid_at,
                 last_position, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, %s, %s, %s, %s, %s, %s)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (id) DO NOTHING
             """,
             (
@@ -193,6 +195,7 @@ class PaymentsProjection:
                 event.charge_id,
                 event.amount,
                 event.currency,
+                event.leads_to,
                 event.disposition,
                 event.booking_id,
                 event.mentor_id,
@@ -215,11 +218,18 @@ class PaymentsProjection:
         if refund:
             assignments = (
                 "amount_refunded = amount_refunded + %(amount_refunded)s, "
+                # status_after_refund, on the stored running total
                 "status = CASE WHEN amount_refunded + %(amount_refunded)s >= amount "
-                "THEN 'refunded' ELSE 'partially_refunded' END"
+                "THEN %(refunded)s ELSE %(partially_refunded)s END"
             )
         else:
             assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+        if refund:
+            changes = {
+                **changes,
+                "refunded": status_after_refund(1, 1),
+                "partially_refunded": status_after_refund(1, 0),
+            }
         tx.execute(
             f"UPDATE payments SET {assignments}, last_position = %(position)s, "
             "updated_at = %(updated_at)s WHERE id = %(id)s",

@@ -14,7 +14,7 @@ Two independent checks, both reading only the event log as the truth:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -29,8 +29,10 @@ from ledger import (
     is_balanced,
     postings_for,
 )
+from ledger.events import DomainEvent
 from projections import tracking
-from projections.follower import DomainEvent, Projection
+from projections.event_log import head_position, iter_domain_events
+from projections.follower import Projection
 from projections.store import ReadModelStore, Row, Transaction
 
 _MENTOR_PAYABLE_PREFIX = "mentor:"
@@ -42,14 +44,6 @@ _TERMINAL = frozenset(
         BookingStatus.CANCELLED,
     }
 )
-_BOOKING_STATUS_AFTER: dict[type, BookingStatus] = {
-    Booking.Requested: BookingStatus.AWAITING_PAYMENT,
-    Booking.PaymentConfirmed: BookingStatus.PENDING,
-    Booking.Booked: BookingStatus.ACCEPTED,
-    Booking.BookingFailed: BookingStatus.REJECTED,
-    Booking.Expired: BookingStatus.EXPIRED,
-    Booking.Cancelled: BookingStatus.CANCELLED,
-}
 # Differences listed per table before the rest are only counted.
 MAX_ROW_DIFFERENCES = 20
 
@@ -142,7 +136,7 @@ class InvariantChecker:
         return found
 
     def _follow_state(self, event: DomainEvent) -> None:
-        status = _BOOKING_STATUS_AFTER.get(type(event))
+        status = Booking.status_after(event)
         if status is not None:
             self._status[event.originator_id] = status
         if isinstance(event, Booking.Booked):
@@ -184,8 +178,8 @@ def check_invariants(
 ) -> AuditReport:
     """Fold the log (up to ``stop``, default the head now) through an ``InvariantChecker``."""
     checker = InvariantChecker()
-    head = (app.recorder.max_notification_id() or 0) if stop is None else stop
-    for position, event in _events(app, 0, head, (), batch_size):
+    head = head_position(app) if stop is None else stop
+    for position, event in iter_domain_events(app, stop=head, batch_size=batch_size):
         checker.feed(position, event)
     return AuditReport(head, checker.events, checker.findings())
 
@@ -215,7 +209,9 @@ def compare_read_models(
                 continue
             topics = tuple(getattr(projection, "topics", ()) or ())
             batch: list[tuple[int, DomainEvent]] = []
-            for item in _events(app, 0, position, topics, batch_size):
+            for item in iter_domain_events(
+                app, stop=position, topics=topics, batch_size=batch_size
+            ):
                 batch.append(item)
                 if len(batch) == batch_size:
                     _apply(memory, projection, batch)
@@ -238,21 +234,6 @@ def verify(
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _events(
-    app: Application[Any], after: int, stop: int, topics: Sequence[str], batch_size: int
-) -> Iterable[tuple[int, DomainEvent]]:
-    position = after
-    while position < stop:
-        notifications = app.recorder.select_notifications(
-            position, batch_size, stop=stop, topics=topics, inclusive_of_start=False
-        )
-        if not notifications:
-            return
-        for n in notifications:
-            yield n.id, app.mapper.to_domain_event(n)
-        position = notifications[-1].id
 
 
 def _apply(

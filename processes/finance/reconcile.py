@@ -17,6 +17,7 @@ from eventsourcing.application import Application
 
 from ledger import Money, Payment
 from processes.gateways.stripe_gateway import StripeGateway
+from projections.event_log import iter_domain_events
 
 Kind = Literal["payment", "refund", "transfer", "transfer_reversal"]
 # A refund in these states has not returned (and will not return) the money.
@@ -75,27 +76,17 @@ def ledger_movements(app: Application[Any]) -> MoneyMovements:
         Payment.PaidOut.TOPIC,
         Payment.PayoutReversed.TOPIC,
     ]
-    head = app.recorder.max_notification_id() or 0
-    position = 0
-    while position < head:
-        notifications = app.recorder.select_notifications(
-            position, _BATCH, stop=head, topics=topics, inclusive_of_start=False
-        )
-        if not notifications:
-            break
-        for notification in notifications:
-            event = app.mapper.to_domain_event(notification)
-            if isinstance(event, Payment.Paid):
-                found["payment"][event.payment_intent_id] = Money(event.amount, event.currency)
-            elif isinstance(event, Payment.Refunded):
-                found["refund"][event.refund_id] = Money(event.amount, event.currency)
-            elif isinstance(event, Payment.PaidOut):
-                found["transfer"][event.transfer_id] = Money(event.amount, event.currency)
-                currencies[event.transfer_id] = event.currency
-            elif isinstance(event, Payment.PayoutReversed):
-                reversed_totals[event.transfer_id] += event.amount
-                currencies[event.transfer_id] = event.currency
-        position = notifications[-1].id
+    for _, event in iter_domain_events(app, topics=topics, batch_size=_BATCH):
+        if isinstance(event, Payment.Paid):
+            found["payment"][event.payment_intent_id] = Money(event.amount, event.currency)
+        elif isinstance(event, Payment.Refunded):
+            found["refund"][event.refund_id] = Money(event.amount, event.currency)
+        elif isinstance(event, Payment.PaidOut):
+            found["transfer"][event.transfer_id] = Money(event.amount, event.currency)
+            currencies[event.transfer_id] = event.currency
+        elif isinstance(event, Payment.PayoutReversed):
+            reversed_totals[event.transfer_id] += event.amount
+            currencies[event.transfer_id] = event.currency
     for transfer_id, currency in currencies.items():
         found["transfer_reversal"][transfer_id] = Money(reversed_totals[transfer_id], currency)
     return movements

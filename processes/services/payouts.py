@@ -15,10 +15,9 @@ first, so a run sees every event written before it started.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -39,15 +38,16 @@ from processes.gateways.stripe_gateway import (
 )
 from processes.services.errors import ServiceError
 from projections.catalog import Catalog
+from projections.event_log import head_position
 from projections.follower import Follower, FollowerBusy
+from projections.leadership import exclusive
 from projections.payments import PaymentsProjection, PayoutCandidate, payout_candidates
-from projections.store import ReadModelStore, advisory_lock_key
+from projections.store import ReadModelStore
 
 log = logging.getLogger(__name__)
 
-_RUN_LOCK_NAME = "mentorpay.payouts.run"
+_RUN_LOCK_NAME = "payouts-run"
 # Serialises runs on a ``memory://`` store, which nothing outside this process can see.
-_MEMORY_RUN_LOCK = threading.Lock()
 
 
 def transfer_idempotency_key(payment_id: UUID) -> str:
@@ -252,7 +252,7 @@ class PayoutService:
 
     def _catch_up(self) -> None:
         """Read-your-writes: the read model must have applied everything the ledger holds."""
-        head = self._ledger.recorder.max_notification_id() or 0
+        head = head_position(self._ledger)
         if not self._read_model.is_running:
             # Busy: a worker (here or elsewhere) is applying it; wait for that one below.
             with contextlib.suppress(FollowerBusy):
@@ -263,27 +263,10 @@ class PayoutService:
                 f"{self._catch_up_timeout:g}s; is a worker running?"
             )
 
-    @contextlib.contextmanager
-    def _exclusive_run(self) -> Iterator[None]:
-        if self._store.kind == "postgres":
-            # An autocommit session of its own: the lock is not a transaction, so no HTTP call
-            # runs inside one; it is released when the session closes, even if we crash.
-            with self._store.dedicated_connection() as connection:
-                connection.execute(
-                    "SELECT pg_advisory_lock(%s)", (advisory_lock_key(_RUN_LOCK_NAME),)
-                )
-                yield
-        elif self._store.sqlite_path is not None:
-            # flock is exclusive between open files, so it serialises threads and processes.
-            with open(f"{self._store.sqlite_path}.payouts.lock", "ab") as lock_file:
-                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
-        else:
-            with _MEMORY_RUN_LOCK:
-                yield
+    def _exclusive_run(self) -> contextlib.AbstractContextManager[None]:
+        # Serialised across threads and processes; the lock is no transaction, so no HTTP call
+        # runs inside one, and it is released when its holder dies.
+        return exclusive(self._store, _RUN_LOCK_NAME)
 
 
 class _NotPayable(Exception):
