@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP contract (DESIGN.md §5)."""
+"""Request and response bodies of the HTTP contract (README, "HTTP API")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``mentorpay`` command line (DESIGN.md §9). Imports are lazy so ``--help`` stays fast."""
+"""The ``mentorpay`` command line (README, "Command line"); lazy imports keep ``--help`` fast."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 Two independent checks, both reading only the event log as the truth:
 
 - ``InvariantChecker`` folds every event into running balances and reports what breaks the
-  rules of DESIGN.md §2: each event's postings balance per currency, so does the whole trial
-  balance; a mentor's payable never goes negative; a finished booking leaves nothing in
-  ``bookings:clearing``; each Stripe id (PaymentIntent, refund, transfer, reversal) is
-  recorded by exactly one event.
+  rules of the chart of accounts (``ledger/accounts.py``): each event's postings balance per
+  currency, so does the whole trial balance; a mentor's payable never goes negative; a
+  finished booking leaves nothing in ``bookings:clearing``; each Stripe id (PaymentIntent,
+  refund, transfer, reversal) is recorded by exactly one event.
 - ``compare_read_models`` rebuilds every projection in an in-memory store up to the position
   its stored tables have reached, and compares the two row by row.
 """

@@ -1,6 +1,6 @@
 """Random command sequences (with repeats and out-of-order duplicates) against a plain model.
 
-The model below is written from the rules in DESIGN.md, independently of the aggregates:
+The model below is written from the rules in the README, independently of the aggregates:
 for every command it predicts either the typed error or the new state. After every step
 the ledger must agree with it, and the stored log must keep the money invariants.
 """
