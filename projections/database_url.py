@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -12,7 +13,7 @@ class UnsupportedDatabaseURL(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseTarget:
-    kind: str  # "sqlite" | "postgres" | "memory"
+    kind: Literal["sqlite", "postgres", "memory"]
     sqlite_path: str | None = None
     host: str = "127.0.0.1"
     port: int = 5432

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger import Booking, Disposition, Payment
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -226,7 +226,7 @@ class PaymentsProjection:
             {
                 **changes,
                 "position": position,
-                "updated_at": event.timestamp,
+                "updated_at": event_time(event),
                 "id": event.originator_id,
             },
         )
