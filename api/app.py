@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from fastapi import FastAPI, Request, Response
 
 from api import (
     routes_bookings,
@@ -45,12 +48,13 @@ def create_app(services: ApiServices) -> FastAPI:
 
 def _install_domain_handlers(app: FastAPI) -> None:
     handlers = app.exception_handlers
-    problem_handler = handlers[Problem]
+    # install_problem_handlers registered an async handler for Problem.
+    problem_handler = cast(Callable[[Request, Problem], Awaitable[Response]], handlers[Problem])
 
-    async def service_error(request, exc: ServiceError):  # type: ignore[no-untyped-def]
+    async def service_error(request: Request, exc: ServiceError) -> Response:
         return await problem_handler(request, Problem(exc.status, exc.title, str(exc)))
 
-    async def ledger_error(request, exc: LedgerError):  # type: ignore[no-untyped-def]
+    async def ledger_error(request: Request, exc: LedgerError) -> Response:
         status = 422
         if isinstance(exc, BookingNotFound | PaymentNotFound):
             status = 404
@@ -60,5 +64,6 @@ def _install_domain_handlers(app: FastAPI) -> None:
             request, Problem(status, type(exc).__name__, str(exc), code=getattr(exc, "code", None))
         )
 
-    app.add_exception_handler(ServiceError, service_error)
-    app.add_exception_handler(LedgerError, ledger_error)
+    # FastAPI's decorator form takes a handler for a subclass of Exception as it is.
+    app.exception_handler(ServiceError)(service_error)
+    app.exception_handler(LedgerError)(ledger_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -52,7 +53,7 @@ def current_principal(
     return decode_principal(credentials.credentials, secret)
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     def _check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise Problem(403, "Forbidden", "Your role may not do this.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from fastapi import Request
 
@@ -44,4 +45,4 @@ class ApiServices:
 
 
 def services(request: Request) -> ApiServices:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return cast(ApiServices, request.app.state.services)  # set by create_app

@@ -10,10 +10,10 @@ record. Repeating a command with the same data is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -34,10 +34,18 @@ from ledger.payment import Payment
 from ledger.statuses import CANCELLERS, Disposition
 
 A = TypeVar("A", Booking, Payment)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Optimistic concurrency: each lost race costs one reload. 16 writers racing on one
 # aggregate need up to 16 rounds; the short wait lets the winner's commit land.
-_retry_on_conflict = retry(IntegrityError, max_attempts=64, wait=0.002)
+_retry_integrity_error = retry(IntegrityError, max_attempts=64, wait=0.002)
+
+
+def _retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
+    """The library's retry decorator, keeping the command's signature (it returns Any)."""
+    return cast(Callable[P, R], _retry_integrity_error(command))
+
 
 _ID_LENGTH = 255
 

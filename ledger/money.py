@@ -56,7 +56,7 @@ class Money:
             value = Decimal(text.strip())
         except InvalidOperation as error:  # pragma: no cover - the pattern already excludes it
             raise LedgerValidationError(f"not a decimal amount: {text!r}") from error
-        decimals = -value.as_tuple().exponent  # type: ignore[operator]
+        decimals = -value.as_tuple().exponent  # type: ignore[operator]  # int: pattern bars NaN/Inf
         if decimals > exponent:
             raise LedgerValidationError(
                 f"{code.upper()} has {exponent} decimal(s); {text!r} has {decimals}"

@@ -52,13 +52,13 @@ def export(
 ) -> None:
     """Stream every event (position, time, aggregate, type, data) in log order."""
     from mentorpay.progress import progress_bar
-    from projections.event_log import head_position, iter_events, write_events
+    from projections.event_log import EventRecord, head_position, iter_events, write_events
 
     with _container() as c:
         head = head_position(c.ledger)
         with progress_bar("exporting") as progress:
 
-            def records() -> Iterator[dict]:
+            def records() -> Iterator[EventRecord]:
                 for count, record in enumerate(
                     iter_events(c.ledger, after=after, stop=head, batch_size=batch_size), 1
                 ):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ledger import Money
 from projections.catalog_file import CatalogFile
-from projections.store import ReadModelStore, Transaction
+from projections.store import ReadModelStore, Row, Transaction
 
 SCHEMA = (
     """
@@ -115,7 +115,7 @@ class Catalog:
         return Mentor(row["id"], row["name"], row["stripe_account_id"]) if row else None
 
 
-def _event_type(row: dict) -> EventType:
+def _event_type(row: Row) -> EventType:
     return EventType(
         id=int(row["id"]),
         mentor_id=row["mentor_id"],

@@ -8,6 +8,7 @@ SQLite URLs are spelled as SQLAlchemy does (``sqlite:///relative``, ``sqlite:///
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -20,7 +21,7 @@ class UnsupportedDatabaseURL(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseTarget:
-    kind: str  # "sqlite" | "postgres" | "memory"
+    kind: Literal["sqlite", "postgres", "memory"]
     sqlite_path: str | None = None
     schema: str = ""
     libpq_params: dict[str, str] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time, event_topic
 
 EventRecord = dict[str, Any]
 
@@ -40,7 +40,7 @@ def event_record(position: int | None, topic: str, event: DomainEvent) -> EventR
     fields = vars(event)
     return {
         "position": position,
-        "time": event.timestamp.isoformat(),
+        "time": event_time(event).isoformat(),
         "aggregateId": str(event.originator_id),
         "aggregateVersion": event.originator_version,
         "type": topic,
@@ -119,8 +119,8 @@ def aggregate_history(app: Application[Any], aggregate_ids: list[UUID]) -> list[
         for aggregate_id in aggregate_ids
         for event in app.repository.event_store.get(aggregate_id)
     ]
-    events.sort(key=lambda event: (event.timestamp, event.originator_version))
-    return [event_record(None, type(event).TOPIC, event) for event in events]
+    events.sort(key=lambda event: (event_time(event), event.originator_version))
+    return [event_record(None, event_topic(event), event) for event in events]
 
 
 # --- export formats -----------------------------------------------------------------------

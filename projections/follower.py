@@ -78,7 +78,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """The pause after failed attempt number ``attempt`` (1-based)."""
-        return min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
 
 
 class Follower:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import Booking, Payment, postings_for
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time
 from projections import tracking
 from projections.store import ReadModelStore, Transaction
 
@@ -106,7 +106,7 @@ class JournalProjection:
                 continue
             owner = _owner_of(event, bookings_of)
             event_type = _event_type(event)
-            recorded_at: datetime = event.timestamp
+            recorded_at: datetime = event_time(event)
             for line, posting in enumerate(postings, start=1):
                 rows.append(
                     (
@@ -170,7 +170,7 @@ def _owner_of(event: DomainEvent, bookings_of: dict[str, str]) -> _Owner:
 
 
 def _event_type_of(cls: type) -> str:
-    return str(cls.TOPIC)  # type: ignore[attr-defined]
+    return str(cls.TOPIC)  # type: ignore[attr-defined]  # each ledger event class sets it
 
 
 def _event_type(event: DomainEvent) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger import Booking, Disposition, Payment, PaymentStatus
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time
 from ledger.statuses import status_after_payout_failure, status_after_refund
 from projections.store import Transaction
 
@@ -236,7 +236,7 @@ class PaymentsProjection:
             {
                 **changes,
                 "position": position,
-                "updated_at": event.timestamp,
+                "updated_at": event_time(event),
                 "id": event.originator_id,
             },
         )

@@ -113,7 +113,7 @@ class Transaction:
             if isinstance(self._cursor, sqlite3.Cursor):
                 self._cursor.execute(_to_sqlite_sql(sql), adapted)
             else:
-                self._cursor.execute(sql, adapted)  # type: ignore[arg-type]
+                self._cursor.execute(sql, adapted)
         return self
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> Transaction:
@@ -122,16 +122,16 @@ class Transaction:
             if isinstance(self._cursor, sqlite3.Cursor):
                 self._cursor.executemany(_to_sqlite_sql(sql), adapted)
             else:
-                self._cursor.executemany(sql, adapted)  # type: ignore[arg-type]
+                self._cursor.executemany(sql, adapted)
         return self
 
     def fetchone(self) -> Row | None:
         with _translated_errors():
-            return self._cursor.fetchone()  # type: ignore[return-value]
+            return self._cursor.fetchone()
 
     def fetchall(self) -> list[Row]:
         with _translated_errors():
-            return list(self._cursor.fetchall())  # type: ignore[arg-type]
+            return list(self._cursor.fetchall())
 
     @property
     def rowcount(self) -> int:
@@ -235,7 +235,7 @@ class _PostgresBackend:
         if target.schema:
             options += f" -c search_path={target.schema}"
         self._connect_kwargs: dict[str, Any] = {"options": options}
-        self._pool = ConnectionPool(
+        self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             self.conninfo,
             min_size=1,
             max_size=pool_size,
@@ -278,7 +278,7 @@ class ReadModelStore:
         busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
     ) -> None:
         self.target = parse_database_url(database_url)
-        self.kind: Kind = self.target.kind  # type: ignore[assignment]
+        self.kind: Kind = self.target.kind
         self._local = threading.local()
         self._backend: _SQLiteBackend | _PostgresBackend
         if self.target.kind == "postgres":

@@ -283,9 +283,9 @@ class CalcomGateway:
                 f"Cal.com {method} {path} failed: {type(error).__name__}"
             ) from error
         if not response.is_success:
-            error = error_for_status(response, reserving=reserving)
-            log.info("Cal.com %s %s -> %s %s", method, path, response.status_code, error.message)
-            raise error
+            failure = error_for_status(response, reserving=reserving)
+            log.info("Cal.com %s %s -> %s %s", method, path, response.status_code, failure.message)
+            raise failure
         if response.status_code == 204 or not response.content:
             return {}
         try:

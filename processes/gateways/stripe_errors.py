@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
@@ -76,7 +76,7 @@ class StripeUnexpectedResponse(StripeGatewayError):
 def _error_body(error: stripe.StripeError) -> dict[str, Any]:
     body = error.json_body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"]
+        return cast(dict[str, Any], body["error"])
     return {}
 
 

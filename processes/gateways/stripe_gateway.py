@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
 import stripe
@@ -43,6 +43,15 @@ from processes.gateways.stripe_webhooks import (
     parse_webhook,
 )
 from processes.gateways.timestamps import to_unix
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        RefundCreateParams,
+        RefundListParams,
+        TransferCreateParams,
+        TransferListParams,
+    )
+    from stripe.params.checkout import SessionCreateParams
 
 __all__ = [
     "STRIPE_API_VERSION",
@@ -108,7 +117,7 @@ class StripeGateway:
         )
 
     def close(self) -> None:
-        self._http_client.close()
+        self._http_client.close()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
 
     # --- Checkout -------------------------------------------------------------------------
 
@@ -132,7 +141,7 @@ class StripeGateway:
         if "{CHECKOUT_SESSION_ID}" not in return_url:
             raise ValueError("return_url must contain {CHECKOUT_SESSION_ID}")
         tagged = {**metadata, "booking_id": str(booking_id)}
-        params: dict[str, Any] = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "ui_mode": "embedded_page",
             "return_url": return_url,
@@ -211,7 +220,7 @@ class StripeGateway:
         """Refund part or all of a payment. Stripe refuses (``StripeRequestRefused``) a refund
         that would exceed what is left of the charge. ``reason`` is one of Stripe's
         (``duplicate``, ``fraudulent``, ``requested_by_customer``) or None."""
-        params: dict[str, Any] = {
+        params: RefundCreateParams = {
             "payment_intent": payment_intent_id,
             "amount": amount.amount,
             "metadata": dict(metadata),
@@ -224,7 +233,7 @@ class StripeGateway:
         return objects.refund(_plain(refund))
 
     def list_refunds(self, payment_intent_id: str | None = None) -> list[RefundInfo]:
-        params: dict[str, Any] = {"limit": _PAGE_SIZE}
+        params: RefundListParams = {"limit": _PAGE_SIZE}
         if payment_intent_id is not None:
             params["payment_intent"] = payment_intent_id
         return self._all(lambda: self._client.v1.refunds.list(params=params), objects.refund)
@@ -243,7 +252,7 @@ class StripeGateway:
     ) -> TransferInfo:
         """Move money from the platform to a connected account. With ``source_transaction``
         (the charge) it succeeds even before the charge's funds are available."""
-        params: dict[str, Any] = {
+        params: TransferCreateParams = {
             "amount": amount.amount,
             "currency": amount.currency.lower(),
             "destination": destination,
@@ -259,7 +268,7 @@ class StripeGateway:
         return objects.transfer(_plain(transfer))
 
     def list_transfers(self, transfer_group: str | None = None) -> list[TransferInfo]:
-        params: dict[str, Any] = {"limit": _PAGE_SIZE}
+        params: TransferListParams = {"limit": _PAGE_SIZE}
         if transfer_group is not None:
             params["transfer_group"] = transfer_group
         return self._all(lambda: self._client.v1.transfers.list(params=params), objects.transfer)

@@ -30,7 +30,7 @@ class FulfilmentRetry:
     max_delay: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
 
 
 class Fulfilment:

@@ -44,7 +44,7 @@ def _form_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if value in ("true", "false"):
-        return value == "true"
+        return bool(value == "true")
     raise PydanticCustomError(
         "stripe_invalid_boolean", "Invalid boolean: {value}", {"value": value}
     )
