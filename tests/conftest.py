@@ -1,15 +1,21 @@
-"""Shared fixtures: a fresh SQLite file or a fresh PostgreSQL database per test."""
+"""Fixtures several folders share: a fresh database per test (SQLite file or PostgreSQL), a live
+sandbox, the whole stack. Helpers they build on are in tests/support."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from tests.support.sandbox_server import RunningSandbox
+    from tests.support.stack import Stack
 
 POSTGRES_SERVER_URL = os.environ.get(
     "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -59,3 +65,30 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+# The sandbox and the stack import the web apps (about a second): only when a test asks for them.
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A live sandbox on an ephemeral loopback port, fresh for each test."""
+    from tests.support.sandbox_server import running_sandbox
+
+    with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    """Override in a test module to change the stack's settings (e.g. SMTP)."""
+    return {}
+
+
+@pytest.fixture
+def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+    """The sandbox, the API and its workers over real HTTP, on both stores."""
+    from tests.support.stack import running_stack
+
+    with running_stack(database_url, **stack_settings) as running:
+        yield running

@@ -11,8 +11,8 @@ from processes.gateways.calcom_gateway import (
     CalcomGateway,
     CalcomTransientError,
 )
-from tests.gateways.conftest import CALCOM_TEST_KEY
-from tests.gateways.sandbox_controls import add_event_type, arm_fault
+from tests.support.gateway_keys import CALCOM_TEST_KEY
+from tests.support.sandbox_controls import add_event_type, arm_fault
 
 EVENT_TYPE_ID = 7002
 

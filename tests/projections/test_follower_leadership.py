@@ -13,8 +13,8 @@ import pytest
 from projections.follower import Follower
 from projections.leadership import AdvisoryLockLeadership, FileLockLeadership, lock_file_path
 from projections.store import ReadModelStore
-from tests.projections.follower_toy import CounterView, Toy, toy_world
-from tests.waiting import wait_until
+from tests.support.follower_toy import CounterView, Toy, toy_world
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
