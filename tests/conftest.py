@@ -1,5 +1,6 @@
 """Fixtures several folders share: a fresh database per test (SQLite file or PostgreSQL), a live
-sandbox, the whole stack. Helpers they build on are in tests/support."""
+sandbox, the whole stack; and which tests are ``integration`` (the rest are fast unit tests).
+Helpers they build on are in tests/support."""
 
 from __future__ import annotations
 
@@ -13,13 +14,42 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.support.in_process import staying_in_process
+
 if TYPE_CHECKING:
     from tests.support.sandbox_server import RunningSandbox
     from tests.support.stack import Stack
 
+# A test whose fixtures include any of these (directly or through another fixture) needs a store or
+# a server: it is marked ``integration``. A new fixture built on one of them is covered; one that
+# reaches outside the process otherwise belongs in this set (or its tests get the mark by hand).
+INTEGRATION_FIXTURES = frozenset(
+    {"postgres_server_url", "sqlite_url", "database_url", "sandbox", "stack"}
+)
+
 POSTGRES_SERVER_URL = os.environ.get(
     "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if INTEGRATION_FIXTURES.intersection(fixtures) or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test not marked ``integration`` fails if it opens a network socket or a process."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    with staying_in_process(monkeypatch, request.node.nodeid):
+        yield
 
 
 def _with_dbname(url: str, dbname: str) -> str:

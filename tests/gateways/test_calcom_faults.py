@@ -73,6 +73,7 @@ def test_a_call_slower_than_the_timeout_is_transient(sandbox, event_type):
     assert "timed out" in failure.value.message
 
 
+@pytest.mark.integration  # dials a loopback port; no fixture says so
 def test_an_unreachable_server_is_transient():
     # Port 9 on loopback (discard) has no listener here: connection refused.
     with (
