@@ -1,19 +1,55 @@
-"""Shared fixtures: a fresh SQLite file or a fresh PostgreSQL database per test."""
+"""Fixtures several folders share: a fresh database per test (SQLite file or PostgreSQL), a live
+sandbox, the whole stack; and which tests are ``integration`` (the rest are fast unit tests).
+Helpers they build on are in tests/support."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from tests.support.in_process import staying_in_process
+
+if TYPE_CHECKING:
+    from tests.support.sandbox_server import RunningSandbox
+    from tests.support.stack import Stack
+
+# A test whose fixtures include any of these (directly or through another fixture) needs a store or
+# a server: it is marked ``integration``. A new fixture built on one of them is covered; one that
+# reaches outside the process otherwise belongs in this set (or its tests get the mark by hand).
+INTEGRATION_FIXTURES = frozenset(
+    {"postgres_server_url", "sqlite_url", "database_url", "sandbox", "stack"}
+)
+
 POSTGRES_SERVER_URL = os.environ.get(
     "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if INTEGRATION_FIXTURES.intersection(fixtures) or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test not marked ``integration`` fails if it opens a network socket or a process."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    with staying_in_process(monkeypatch, request.node.nodeid):
+        yield
 
 
 def _with_dbname(url: str, dbname: str) -> str:
@@ -59,3 +95,30 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+# The sandbox and the stack import the web apps (about a second): only when a test asks for them.
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A live sandbox on an ephemeral loopback port, fresh for each test."""
+    from tests.support.sandbox_server import running_sandbox
+
+    with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    """Override in a test module to change the stack's settings (e.g. SMTP)."""
+    return {}
+
+
+@pytest.fixture
+def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+    """The sandbox, the API and its workers over real HTTP, on both stores."""
+    from tests.support.stack import running_stack
+
+    with running_stack(database_url, **stack_settings) as running:
+        yield running

@@ -10,8 +10,9 @@ import pytest
 
 from ledger import Money
 from projections.event_log import read_events
-from tests.finance.conftest import Books, run_cli
-from tests.ledger.factories import paid_booking, paid_out, request_booking
+from tests.support.books import Books
+from tests.support.cli_runner import run_cli
+from tests.support.ledger_factories import paid_booking, paid_out, request_booking
 
 
 @pytest.fixture

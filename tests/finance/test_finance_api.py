@@ -4,9 +4,9 @@ the events stream pages, a booking's history; other roles are refused."""
 from __future__ import annotations
 
 from processes.finance.audit import verify
-from tests.finance.conftest import read_models
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.books import read_models
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 PRICE, FEE = 7500, 750  # the demo catalogue's event type 1001, fee 10 %
 MENTOR_PAYABLE = "mentor:mentor-ada:payable"

@@ -11,7 +11,7 @@ from ledger import Ledger
 from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env
 from projections.database_url import parse_database_url
-from tests.ledger.factories import accepted_booking, paid_out, position
+from tests.support.ledger_factories import accepted_booking, paid_out, position
 
 
 @pytest.mark.postgres

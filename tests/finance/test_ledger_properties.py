@@ -17,8 +17,8 @@ from mentorpay.persistence import eventsourcing_env
 from processes.finance.audit import check_invariants, compare_read_models
 from projections.follower import Follower
 from projections.store import ReadModelStore
-from tests.finance.conftest import read_models
-from tests.ledger.factories import HOLD, T0, booking_fields
+from tests.support.books import read_models
+from tests.support.ledger_factories import HOLD, T0, booking_fields
 
 PRICES = (Money(7500, "usd"), Money(3000, "jpy"))
 FEE_BPS = 1000

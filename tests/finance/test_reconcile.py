@@ -10,9 +10,9 @@ import stripe
 
 from ledger import Money
 from processes.finance.reconcile import reconcile
-from tests.finance.conftest import run_cli
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.cli_runner import run_cli
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

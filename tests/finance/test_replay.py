@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from processes.finance.audit import verify
-from tests.finance.conftest import Books, run_cli
-from tests.ledger.factories import accepted_booking, paid_out
+from tests.support.books import Books
+from tests.support.cli_runner import run_cli
+from tests.support.ledger_factories import accepted_booking, paid_out
 
 
 def test_replay_rebuilds_a_tampered_journal(

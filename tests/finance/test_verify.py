@@ -6,8 +6,9 @@ import pytest
 
 from ledger import Money
 from processes.finance.audit import check_invariants, verify
-from tests.finance.conftest import Books, run_cli
-from tests.ledger.factories import (
+from tests.support.books import Books
+from tests.support.cli_runner import run_cli
+from tests.support.ledger_factories import (
     HOLD,
     T0,
     accepted_booking,

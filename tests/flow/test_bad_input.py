@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import stripe
 
-from tests.flow.conftest import WEBHOOK_SECRET, Stack
-from tests.flow.test_security import sign
+from tests.support.stack import WEBHOOK_SECRET, Stack
+from tests.support.stripe_signature import sign
 
 PROBLEM_JSON = "application/problem+json"
 ALAN = {"name": "Alan Turing", "email": "alan@example.com", "timeZone": "Europe/London"}

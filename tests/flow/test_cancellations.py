@@ -28,8 +28,8 @@ from mentorpay.bootstrap import read_models
 from processes.finance.audit import verify
 from processes.services.cancellations import CancellationService, CannotCancel
 from processes.services.payouts import PayoutRunResult, PayoutService
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 PROBLEM_JSON = "application/problem+json"
 MENTOR = "mentor-ada"  # the demo catalogue's mentor of event type 1001

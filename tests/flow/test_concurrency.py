@@ -11,8 +11,8 @@ from uuid import UUID
 import httpx
 import stripe
 
-from tests.flow.conftest import WEBHOOK_SECRET, Stack
-from tests.waiting import wait_until
+from tests.support.stack import WEBHOOK_SECRET, Stack
+from tests.support.waiting import wait_until
 
 CONFIRM_CALLS = 20
 

@@ -12,8 +12,8 @@ import stripe
 from ledger import Ledger
 from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
 from projections.follower import Follower, RetryPolicy
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 CALCOM_AUTH = {"Authorization": "Bearer cal_test_sandbox"}
 BOOKINGS_API = {**CALCOM_AUTH, "cal-api-version": "2024-08-13"}

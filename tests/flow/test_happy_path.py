@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 
 def _our_calcom_bookings(stack: Stack, booking_id: str) -> list[dict]:

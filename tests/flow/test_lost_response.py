@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stripe
 
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 
 def test_a_lost_booking_response_makes_no_second_booking_and_no_refund(stack: Stack) -> None:

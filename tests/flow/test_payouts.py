@@ -21,8 +21,8 @@ from ledger import Ledger, Payment, PaymentStatus, balances, mentor_payable, pos
 from mentorpay.cli import app as cli_app
 from mentorpay.settings import get_settings
 from processes.services.payouts import PayoutRunResult, PayoutService
-from tests.flow.conftest import Stack
-from tests.waiting import wait_until
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 HOLD = timedelta(hours=72)
 MENTOR_ACCOUNT = "acct_sandboxmentor01"

@@ -3,8 +3,6 @@ payment that matches its booking confirms it (any other money goes back)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -15,8 +13,9 @@ import jwt
 import pytest
 import stripe
 
-from tests.flow.conftest import JWT_SECRET, WEBHOOK_SECRET, Stack
-from tests.waiting import wait_until
+from tests.support.stack import JWT_SECRET, WEBHOOK_SECRET, Stack
+from tests.support.stripe_signature import sign
+from tests.support.waiting import wait_until
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -31,11 +30,6 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body = response.json()
     assert body["status"] == status
     return body
-
-
-def sign(payload: bytes, secret: str, timestamp: int) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
 
 
 def expired_session_event(checkout: dict) -> bytes:

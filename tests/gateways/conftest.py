@@ -8,20 +8,18 @@ import pytest
 
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
-from tests.sandbox.conftest import RunningSandbox, sandbox  # noqa: F401
-
-STRIPE_TEST_KEY = "sk_test_mentorpay_gateways"
-CALCOM_TEST_KEY = "cal_test_mentorpay_gateways"
+from tests.support.gateway_keys import CALCOM_TEST_KEY, STRIPE_TEST_KEY
+from tests.support.sandbox_server import RunningSandbox
 
 
 @pytest.fixture
-def stripe_gateway(sandbox: RunningSandbox) -> Iterator[StripeGateway]:  # noqa: F811
+def stripe_gateway(sandbox: RunningSandbox) -> Iterator[StripeGateway]:
     gateway = StripeGateway(STRIPE_TEST_KEY, sandbox.url, timeout=5, max_network_retries=2)
     yield gateway
     gateway.close()
 
 
 @pytest.fixture
-def calcom(sandbox: RunningSandbox) -> Iterator[CalcomGateway]:  # noqa: F811
+def calcom(sandbox: RunningSandbox) -> Iterator[CalcomGateway]:
     with CalcomGateway(CALCOM_TEST_KEY, sandbox.url, timeout=2) as gateway:
         yield gateway

@@ -11,8 +11,8 @@ from processes.gateways.calcom_gateway import (
     CalcomGateway,
     CalcomTransientError,
 )
-from tests.gateways.conftest import CALCOM_TEST_KEY
-from tests.gateways.sandbox_controls import add_event_type, arm_fault
+from tests.support.gateway_keys import CALCOM_TEST_KEY
+from tests.support.sandbox_controls import add_event_type, arm_fault
 
 EVENT_TYPE_ID = 7002
 
@@ -73,6 +73,7 @@ def test_a_call_slower_than_the_timeout_is_transient(sandbox, event_type):
     assert "timed out" in failure.value.message
 
 
+@pytest.mark.integration  # dials a loopback port; no fixture says so
 def test_an_unreachable_server_is_transient():
     # Port 9 on loopback (discard) has no listener here: connection refused.
     with (

@@ -15,7 +15,7 @@ from processes.gateways.calcom_gateway import (
     Slot,
     SlotUnavailable,
 )
-from tests.gateways.sandbox_controls import add_event_type
+from tests.support.sandbox_controls import add_event_type
 
 EVENT_TYPE_ID = 7001
 LENGTH = timedelta(minutes=30)

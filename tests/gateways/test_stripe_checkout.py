@@ -9,8 +9,8 @@ import pytest
 
 from ledger.money import Money
 from processes.gateways.stripe_gateway import StripeRequestRefused
-from tests.gateways.sandbox_controls import pay
-from tests.gateways.stripe_flows import PRICE, RETURN_URL, open_session, paid_checkout
+from tests.support.sandbox_controls import pay
+from tests.support.stripe_gateway_checkouts import PRICE, RETURN_URL, open_session, paid_checkout
 
 
 def test_a_new_session_is_open_unpaid_and_tagged_with_the_booking(stripe_gateway):

@@ -6,7 +6,7 @@ import pytest
 
 from ledger.money import Money
 from processes.gateways.stripe_gateway import StripeRequestRefused
-from tests.gateways.stripe_flows import paid_checkout
+from tests.support.stripe_gateway_checkouts import paid_checkout
 
 # The sandbox's seeded demo connected account (sandbox/README.md).
 MENTOR_ACCOUNT = "acct_sandboxmentor01"

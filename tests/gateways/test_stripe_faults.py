@@ -11,9 +11,9 @@ from processes.gateways.stripe_gateway import (
     StripeGateway,
     StripeTransientError,
 )
-from tests.gateways.conftest import STRIPE_TEST_KEY
-from tests.gateways.sandbox_controls import arm_fault
-from tests.gateways.stripe_flows import paid_checkout
+from tests.support.gateway_keys import STRIPE_TEST_KEY
+from tests.support.sandbox_controls import arm_fault
+from tests.support.stripe_gateway_checkouts import paid_checkout
 
 
 @pytest.fixture

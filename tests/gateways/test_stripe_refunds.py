@@ -6,7 +6,7 @@ import pytest
 
 from ledger.money import Money
 from processes.gateways.stripe_gateway import StripeRequestRefused
-from tests.gateways.stripe_flows import PRICE, paid_checkout
+from tests.support.stripe_gateway_checkouts import PRICE, paid_checkout
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from starlette.routing import Route
 
 from mentorpay.servers import BackgroundServer
 from processes.gateways.stripe_gateway import WebhookSignatureInvalid, parse_webhook
-from tests.gateways.sandbox_controls import control
-from tests.gateways.stripe_flows import paid_checkout
-from tests.waiting import wait_until
+from tests.support.sandbox_controls import control
+from tests.support.stripe_gateway_checkouts import paid_checkout
+from tests.support.waiting import wait_until
 
 SECRET = "whsec_gateway_delivery"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import UTC, datetime
@@ -16,15 +14,14 @@ from processes.gateways.stripe_gateway import (
     WebhookSignatureInvalid,
     parse_webhook,
 )
+from tests.support import stripe_signature
 
 SECRET = "whsec_test_gateways"
 
 
 def sign(payload: bytes, secret: str = SECRET, timestamp: int | None = None) -> str:
-    """The Stripe-Signature header as Stripe builds it: HMAC-SHA256 of "<t>.<raw body>"."""
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
+    """The Stripe-Signature header as Stripe builds it, with this module's secret by default."""
+    return stripe_signature.sign(payload, secret, timestamp)
 
 
 def event_body(**overrides: object) -> bytes:

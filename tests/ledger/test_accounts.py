@@ -20,7 +20,7 @@ from ledger import (
     postings_for,
     split_refund,
 )
-from tests.ledger.factories import (
+from tests.support.ledger_factories import (
     HOLD,
     MENTOR,
     T0,

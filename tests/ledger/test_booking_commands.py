@@ -17,7 +17,7 @@ from ledger import (
     Money,
     PaymentStatus,
 )
-from tests.ledger.factories import (
+from tests.support.ledger_factories import (
     PRICE,
     T0,
     accepted_booking,

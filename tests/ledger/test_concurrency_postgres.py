@@ -14,7 +14,7 @@ import pytest
 from ledger import Ledger, Money, PaymentRecorded, RefundExceedsPayment
 from mentorpay.persistence import eventsourcing_env
 from projections.database_url import parse_database_url
-from tests.ledger.factories import T0, accepted_booking, request_booking
+from tests.support.ledger_factories import T0, accepted_booking, request_booking
 
 pytestmark = pytest.mark.postgres
 

@@ -22,7 +22,7 @@ from ledger import (
     RefundRequiresReversal,
 )
 from ledger.payment import PAYMENT_ID_NAMESPACE
-from tests.ledger.factories import (
+from tests.support.ledger_factories import (
     HOLD,
     T0,
     accepted_booking,

@@ -35,7 +35,7 @@ from ledger import (
     postings_for,
 )
 from mentorpay.persistence import eventsourcing_env
-from tests.ledger.factories import HOLD, T0, booking_fields
+from tests.support.ledger_factories import HOLD, T0, booking_fields
 
 BOOKING_IDS = [uuid4() for _ in range(3)]
 INTENTS = [f"pi_{i}" for i in range(5)]

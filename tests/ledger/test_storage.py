@@ -8,8 +8,8 @@ import pytest
 
 from ledger import BookingStatus, Ledger, Money, PaymentStatus
 from mentorpay.persistence import eventsourcing_env
-from tests.ledger.bad_inputs import BAD_INPUTS, Target
-from tests.ledger.factories import HOLD, T0, accepted_booking, paid_booking, position
+from tests.support.ledger_bad_inputs import BAD_INPUTS, Target
+from tests.support.ledger_factories import HOLD, T0, accepted_booking, paid_booking, position
 
 EXPECTED_TOPICS = [
     "mentorpay.Booking.Requested",

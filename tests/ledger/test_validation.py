@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ledger import Ledger, LedgerError, LedgerValidationError
-from tests.ledger.bad_inputs import BAD_INPUTS, Target
-from tests.ledger.factories import accepted_booking, position
+from tests.support.ledger_bad_inputs import BAD_INPUTS, Target
+from tests.support.ledger_factories import accepted_booking, position
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))

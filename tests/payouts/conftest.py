@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -12,17 +11,7 @@ from mentorpay.persistence import eventsourcing_env
 from projections.follower import Follower
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
-
-
-@dataclass
-class World:
-    ledger: Ledger
-    store: ReadModelStore
-    payments: Follower
-
-    def caught_up(self) -> ReadModelStore:
-        self.payments.run_until_caught_up()
-        return self.store
+from tests.support.payments_world import World
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from ledger import Money
 from projections.payments import PAYOUT_CANDIDATES, payout_candidates
 from projections.store import ReadModelStore
-from tests.ledger.factories import (
+from tests.support.ledger_factories import (
     HOLD,
     PRICE,
     T0,
@@ -18,7 +18,7 @@ from tests.ledger.factories import (
     pay,
     request_booking,
 )
-from tests.payouts.conftest import World
+from tests.support.payments_world import World
 
 AFTER_HOLD = T0 + HOLD
 

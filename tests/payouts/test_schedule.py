@@ -11,8 +11,8 @@ import pytest
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.services.payouts import PayoutSchedule, PayoutService
 from projections.catalog import Catalog
-from tests.payouts.conftest import World
-from tests.waiting import wait_until
+from tests.support.payments_world import World
+from tests.support.waiting import wait_until
 
 
 class FlakyClock:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from projections.follower import Follower, FollowerBusy
-from tests.projections.follower_toy import (
+from tests.support.follower_toy import (
     CREATED,
     CounterView,
     CrashingBatch,
@@ -17,7 +17,7 @@ from tests.projections.follower_toy import (
     Toy,
     toy_world,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from projections.follower import Follower
 from projections.leadership import AdvisoryLockLeadership, FileLockLeadership, lock_file_path
 from projections.store import ReadModelStore
-from tests.projections.follower_toy import CounterView, Toy, toy_world
-from tests.waiting import wait_until
+from tests.support.follower_toy import CounterView, Toy, toy_world
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -111,6 +111,7 @@ with open(sys.argv[1], "ab") as f:
 """
 
 
+@pytest.mark.integration  # a second process holds the lock
 def test_the_file_lock_is_exclusive_across_processes(tmp_path) -> None:
     path = lock_file_path(str(tmp_path / "mentorpay.db"), "toy counters")
     assert path.endswith(".lock") and " " not in path

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from projections.follower import Follower, RetryPolicy
-from tests.projections.follower_toy import INCREMENTED, RecordingProcess, Toy, toy_world
+from tests.support.follower_toy import INCREMENTED, RecordingProcess, Toy, toy_world
 
 FAST_RETRY = RetryPolicy(attempts=5, initial_delay=0.01, max_delay=0.05)
 

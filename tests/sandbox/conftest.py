@@ -1,29 +1,13 @@
-"""A live sandbox on an ephemeral loopback port for each test."""
+"""Sandbox fixtures: a Cal.com client on the live sandbox (``sandbox`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from mentorpay.servers import BackgroundServer
-from sandbox.app import create_app
-from sandbox.state import SandboxState
-from tests.sandbox.calcom_support import CalcomApi
-
-
-@dataclass(frozen=True)
-class RunningSandbox:
-    url: str
-    state: SandboxState
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    state = SandboxState()
-    with BackgroundServer(create_app(state)) as server:
-        yield RunningSandbox(url=server.url, state=state)
+from tests.support.calcom_sandbox import CalcomApi
+from tests.support.sandbox_server import RunningSandbox
 
 
 @pytest.fixture

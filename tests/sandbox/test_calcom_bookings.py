@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     CAREER_REVIEW,
     LONDON,
     MENTORING,
@@ -20,7 +20,7 @@ from tests.sandbox.calcom_support import (
     next_weekday,
     wall,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 ALREADY_BOOKED = "User either already has booking at this time or is not available"
 

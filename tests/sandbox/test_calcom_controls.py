@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -14,7 +14,7 @@ from tests.sandbox.calcom_support import (
     next_weekday,
     wall,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

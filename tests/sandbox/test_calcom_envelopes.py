@@ -8,14 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     API_KEY,
     BOOKINGS_VERSION,
     MENTORING,
     SLOTS_VERSION,
     assert_error,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 # (method, path, version, json body): every /v2 endpoint the emulator serves.
 ENDPOINTS: list[tuple[str, str, str, Any]] = [

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -16,7 +16,7 @@ from tests.sandbox.calcom_support import (
     next_weekday,
     wall,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 CLIENTS = 20
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     CAREER_REVIEW,
     LONDON,
     MENTORING,
@@ -22,7 +22,7 @@ from tests.sandbox.calcom_support import (
     slot_instants,
     wall,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 
 def test_slots_follow_the_hosts_weekday_hours_in_utc(

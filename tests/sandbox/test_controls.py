@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.sandbox.calcom_support import (
+from tests.support.calcom_sandbox import (
     LONDON,
     MENTORING,
     MONDAY,
@@ -17,7 +17,7 @@ from tests.sandbox.calcom_support import (
     next_weekday,
     wall,
 )
-from tests.sandbox.conftest import RunningSandbox
+from tests.support.sandbox_server import RunningSandbox
 
 
 def arm(api: CalcomApi, **fault: object) -> None:

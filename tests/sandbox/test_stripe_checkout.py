@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     DECLINED_CARD,
     INSUFFICIENT_FUNDS_CARD,
     RETURN_URL,
@@ -20,7 +20,7 @@ from tests.sandbox.stripe_support import (
     sdk,
     session_params,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.parametrize("ui_mode", ["embedded_page", "embedded"])

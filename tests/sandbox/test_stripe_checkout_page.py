@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     DECLINED_CARD,
     HTTP,
     create_session,

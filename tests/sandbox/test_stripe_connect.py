@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     DEMO_ACCOUNT,
     api,
     control,

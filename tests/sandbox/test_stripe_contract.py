@@ -19,7 +19,7 @@ import pytest
 import stripe
 from stripe._object_classes import OBJECT_CLASSES
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     DECLINED_CARD,
     DEMO_ACCOUNT,
     api,

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     DECLINED_CARD,
     control,
     create_session,

@@ -10,7 +10,7 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     API_KEY,
     api,
     control,

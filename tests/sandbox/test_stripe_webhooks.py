@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from mentorpay.servers import BackgroundServer
 from sandbox.stripe.webhooks import RetryPolicy
-from tests.sandbox.stripe_support import (
+from tests.support.stripe_sandbox import (
     control,
     create_session,
     deliveries,
@@ -17,7 +17,7 @@ from tests.sandbox.stripe_support import (
     register,
     sdk,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 SECRET = "whsec_test_secret"
 PAYMENT_EVENTS = [

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from api.app import create_app
 from mentorpay.auth_tokens import issue_token
@@ -107,19 +107,13 @@ def settings_for(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
     return Settings(**values)
 
 
-@pytest.fixture
-def stack_settings() -> dict[str, Any]:
-    """Override in a test module to change settings (e.g. SMTP)."""
-    return {}
-
-
-@pytest.fixture
-def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+@contextmanager
+def running_stack(database_url: str, **settings: Any) -> Iterator[Stack]:
+    """A fresh sandbox, then the API and its workers on ``database_url``, torn down on exit."""
     sandbox_state = SandboxState()
     with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
-        settings = settings_for(database_url, sandbox_server.url, **stack_settings)
         container = build_container(
-            settings,
+            settings_for(database_url, sandbox_server.url, **settings),
             poll_interval=0.2,
             fulfilment_retry=FulfilmentRetry(attempts=4, initial_delay=0.05, max_delay=0.2),
         )

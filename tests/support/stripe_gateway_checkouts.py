@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from ledger.money import Money
 from processes.gateways.stripe_gateway import CheckoutSession, StripeGateway
-from tests.gateways.sandbox_controls import pay
+from tests.support.sandbox_controls import pay
 
 PRICE = Money(7500, "usd")
 RETURN_URL = "https://mentorpay.test/return?session_id={CHECKOUT_SESSION_ID}"

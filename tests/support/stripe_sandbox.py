@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from mentorpay.servers import BackgroundServer
 
 if TYPE_CHECKING:
-    from tests.sandbox.conftest import RunningSandbox
+    from tests.support.sandbox_server import RunningSandbox
 
 API_KEY = "sk_test_sandbox_tests"
 GOOD_CARD = "4242424242424242"

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger import CurrencyMismatch, Ledger, LedgerValidationError, Money
-from tests.ledger.factories import HOLD, T0, booking_fields
+from tests.support.ledger_factories import HOLD, T0, booking_fields
 
 NAIVE = datetime(2030, 1, 7, 9, 0)
 
