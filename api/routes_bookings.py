@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from api.auth import Principal, current_principal
+from api.auth import Principal, current_principal, require_roles
 from api.dependencies import ApiServices, services
 from api.problems import Problem
 from api.schemas import (
@@ -23,8 +23,9 @@ from api.schemas import (
     TimeZoneName,
 )
 from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
+from processes.services.access import party_to
 from processes.services.checkout import CheckoutRequest
-from projections.bookings import bookings_of_user
+from projections.bookings import bookings_of_mentor, bookings_of_user, recent_bookings
 
 router = APIRouter(prefix="/api")
 IdempotencyKey = Annotated[
@@ -53,7 +54,8 @@ def list_slots(
 @router.post("/checkout-sessions", status_code=201, response_model=CheckoutSessionResponse)
 def create_checkout_session(
     body: CheckoutSessionRequest,
-    principal: Annotated[Principal, Depends(current_principal)],
+    # Only attendees book: a mentor, finance or admin token is refused (403).
+    principal: Annotated[Principal, Depends(require_roles("user"))],
     c: Annotated[ApiServices, Depends(services)],
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutSessionResponse:
@@ -87,7 +89,7 @@ def confirm_booking(
 ) -> ConfirmResponse:
     outcome = c.confirmation.confirm(
         user_id=principal.sub,
-        is_admin=principal.is_admin,
+        role=principal.role,
         payment_intent_id=body.paymentIntentId,
         checkout_session_id=body.checkoutSessionId,
     )
@@ -112,8 +114,12 @@ def get_booking(
     except BookingNotFound:
         raise Problem(404, "Not Found", "no such booking") from None
     request = booking.request
-    may_read = principal.is_admin or principal.sub in (request.user_id, request.mentor_id)
-    if not may_read:
+    if (
+        party_to(
+            principal.role, principal.sub, user_id=request.user_id, mentor_id=request.mentor_id
+        )
+        is None
+    ):
         raise Problem(404, "Not Found", "no such booking")  # don't reveal that it exists
     payment = None
     payment_id = c.ledger.payment_id_for_booking(booking.id)
@@ -133,8 +139,17 @@ def list_my_bookings(
 ) -> list[BookingView]:
     # Read your own writes: the read model catches up to the ledger as it is now.
     c.read_models["bookings"].wait_for(c.head_position(), timeout=5.0)
+    # The bookings the caller may read (the same rule as for one booking): an attendee's own,
+    # a mentor's sessions, every booking for an admin, none for finance.
     with c.store.transaction(readonly=True) as tx:
-        rows = bookings_of_user(tx, principal.sub, limit)
+        if principal.role == "user":
+            rows = bookings_of_user(tx, principal.sub, limit)
+        elif principal.role == "mentor":
+            rows = bookings_of_mentor(tx, principal.sub, limit)
+        elif principal.role == "admin":
+            rows = recent_bookings(tx, limit)
+        else:
+            rows = []
     return [_row_view(row) for row in rows]
 
 

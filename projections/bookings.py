@@ -149,3 +149,18 @@ def bookings_of_user(tx: Transaction, user_id: str, limit: int) -> list[dict[str
         "SELECT * FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
         (user_id, limit),
     ).fetchall()
+
+
+def bookings_of_mentor(tx: Transaction, mentor_id: str, limit: int) -> list[dict[str, Any]]:
+    """A mentor's sessions, newest first."""
+    return tx.execute(
+        "SELECT * FROM bookings WHERE mentor_id = %s ORDER BY created_at DESC LIMIT %s",
+        (mentor_id, limit),
+    ).fetchall()
+
+
+def recent_bookings(tx: Transaction, limit: int) -> list[dict[str, Any]]:
+    """Every booking, newest first (for an admin)."""
+    return tx.execute(
+        "SELECT * FROM bookings ORDER BY created_at DESC LIMIT %s", (limit,)
+    ).fetchall()

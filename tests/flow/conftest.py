@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,11 +114,12 @@ def stack_settings() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+@contextmanager
+def running_stack(database_url: str, **overrides: Any) -> Iterator[Stack]:
+    """The sandbox, the API and its workers on ``database_url``, stopped on leaving."""
     sandbox_state = SandboxState()
     with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
-        settings = settings_for(database_url, sandbox_server.url, **stack_settings)
+        settings = settings_for(database_url, sandbox_server.url, **overrides)
         container = build_container(
             settings,
             poll_interval=0.2,
@@ -133,3 +135,9 @@ def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
                 yield Stack(api_server.url, sandbox_server.url, container, sandbox_state)
         finally:
             container.close()
+
+
+@pytest.fixture
+def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+    with running_stack(database_url, **stack_settings) as running:
+        yield running
