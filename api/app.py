@@ -48,7 +48,10 @@ def _install_domain_handlers(app: FastAPI) -> None:
     problem_handler = handlers[Problem]
 
     async def service_error(request, exc: ServiceError):  # type: ignore[no-untyped-def]
-        return await problem_handler(request, Problem(exc.status, exc.title, str(exc)))
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return await problem_handler(
+            request, Problem(exc.status, exc.title, str(exc), headers=headers)
+        )
 
     async def ledger_error(request, exc: LedgerError):  # type: ignore[no-untyped-def]
         status = 422

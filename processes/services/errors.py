@@ -6,6 +6,7 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
     title = "Bad Request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
 
 class NotFound(ServiceError):
@@ -29,8 +30,25 @@ class PaymentMismatch(ServiceError):
 
 
 class UpstreamUnavailable(ServiceError):
+    """Transient: the same request (same Idempotency-Key) may succeed shortly."""
+
     status = 503
     title = "Payment or calendar provider unavailable"
+    retry_after = 5
+
+
+class UpstreamRefused(ServiceError):
+    """The provider refused our request for good (a bug or a configuration problem)."""
+
+    status = 502
+    title = "Payment or calendar provider refused the request"
+
+
+class CheckoutClosed(ServiceError):
+    """The checkout of this Idempotency-Key expired or was abandoned: start another."""
+
+    status = 409
+    title = "Checkout no longer available"
 
 
 class IdempotencyKeyReused(ServiceError):
