@@ -32,6 +32,17 @@ IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 MAX_SLOT_RANGE = timedelta(days=31)
+# How far from now a slot query or a checkout may reach: years such as 0001 or 9999 are bad
+# input (422), not something to ask Cal.com about.
+MAX_REACH = timedelta(days=2 * 366)
+
+
+def _within_reach(field: str, value: datetime) -> None:
+    now = datetime.now(UTC)
+    if not now - MAX_REACH <= value <= now + MAX_REACH:
+        raise Problem(
+            422, "Invalid request", f"{field} must lie within two years of now", field=field
+        )
 
 
 @router.get("/event-types/{event_type_id}/slots", response_model=list[SlotView])
@@ -45,6 +56,8 @@ def list_slots(
 ) -> list[SlotView]:
     if start.tzinfo is None or end.tzinfo is None:
         raise Problem(422, "Invalid request", "start and end need a UTC offset")
+    _within_reach("start", start)
+    _within_reach("end", end)
     if not timedelta(0) < end - start <= MAX_SLOT_RANGE:
         raise Problem(422, "Invalid request", "end must be after start, at most 31 days later")
     slots = c.slots.free_slots(event_type_id, start, end, timeZone)
@@ -59,6 +72,7 @@ def create_checkout_session(
     c: Annotated[ApiServices, Depends(services)],
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutSessionResponse:
+    _within_reach("start", body.start)
     started = c.checkout.start(
         CheckoutRequest(
             user_id=principal.sub,
