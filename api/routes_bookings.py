@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from api.auth import Principal, current_principal, require_roles
 from api.dependencies import ApiServices, services
@@ -70,8 +70,10 @@ def create_checkout_session(
     # Only attendees book: a mentor, finance or admin token is refused (403).
     principal: Annotated[Principal, Depends(require_roles("user"))],
     c: Annotated[ApiServices, Depends(services)],
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutSessionResponse:
+    c.checkout_limits.hit(principal.sub, request.client.host if request.client else "unknown")
     _within_reach("start", body.start)
     started = c.checkout.start(
         CheckoutRequest(

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     payout_interval_seconds: float = Field(default=3600, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where Stripe sends the customer after paying: the frontend's page, with the literal
+    # {CHECKOUT_SESSION_ID}. Unset: serve's own minimal page at PUBLIC_BASE_URL/return.
+    checkout_return_url: str | None = Field(default=None, pattern=r"\{CHECKOUT_SESSION_ID\}")
+    # Abuse limits on POST /api/checkout-sessions (``limits`` notation: N/second|minute|hour).
+    max_open_checkouts: int = Field(default=3, ge=1)
+    checkout_rate_per_user: str = "10/minute"
+    checkout_rate_per_client: str = "30/minute"
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger import Booking
@@ -164,3 +165,12 @@ def recent_bookings(tx: Transaction, limit: int) -> list[dict[str, Any]]:
     return tx.execute(
         "SELECT * FROM bookings ORDER BY created_at DESC LIMIT %s", (limit,)
     ).fetchall()
+
+
+def open_checkout_expiries(tx: Transaction, user_id: str, now: datetime) -> list[datetime]:
+    """When each of a user's unpaid, unexpired checkouts expires."""
+    rows = tx.execute(
+        "SELECT expires_at FROM bookings WHERE user_id = %s AND status = %s",
+        (user_id, "AWAITING_PAYMENT"),
+    ).fetchall()
+    return [row["expires_at"] for row in rows if row["expires_at"] > now]

@@ -36,6 +36,7 @@ from processes.services.errors import (
     IdempotencyKeyReused,
     NotFound,
     SlotTaken,
+    TooManyOpenCheckouts,
     Unprocessable,
     UpstreamRefused,
     UpstreamUnavailable,
@@ -78,6 +79,11 @@ class CheckoutSettings:
     expires_minutes: int
     platform_fee_bps: int
     return_url: str  # contains {CHECKOUT_SESSION_ID}
+    max_open_checkouts: int = 3
+
+
+# The expiry of each open (unpaid, unexpired) checkout of a user, as of a given time.
+OpenCheckouts = Callable[[str, datetime], list[datetime]]
 
 
 def checkout_idempotency_key(booking_id: UUID) -> str:
@@ -94,7 +100,9 @@ class CheckoutService:
         calcom: CalcomGateway,
         settings: CheckoutSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        open_checkouts: OpenCheckouts | None = None,
     ) -> None:
+        self._open_checkouts = open_checkouts
         self._ledger = ledger
         self._catalog = catalog
         self._stripe = stripe
@@ -152,6 +160,7 @@ class CheckoutService:
         if intent is None:
             if start <= now:
                 raise Unprocessable("the slot is in the past")
+            self._check_open_limit(request.user_id, now)
             self._check_offered(event_type, start, end)
         elif not self._same_request(intent.facts, request):
             raise IdempotencyKeyReused("this Idempotency-Key was used for a different checkout")
@@ -177,6 +186,24 @@ class CheckoutService:
             self._abandon(intent, "expired before it was opened")
             raise CheckoutClosed("this checkout expired; start a new one with a new key")
         return intent
+
+    def _check_open_limit(self, user_id: str, now: datetime) -> None:
+        """Refuse a new checkout beyond the open ones allowed (retries of one are not new).
+
+        Refused rather than expiring the oldest: the customer may be paying that one in
+        another tab right now, and a payment racing its expiry would only be refunded.
+        """
+        if self._open_checkouts is None:
+            return
+        open_until = sorted(self._open_checkouts(user_id, now))
+        limit = self._settings.max_open_checkouts
+        if len(open_until) >= limit:
+            wait = int((open_until[0] - now).total_seconds()) + 1
+            raise TooManyOpenCheckouts(
+                f"at most {limit} open checkouts at a time: pay or cancel one, or wait "
+                "until one expires",
+                retry_after=max(1, wait),
+            )
 
     @staticmethod
     def _same_request(facts: CheckoutFacts, request: CheckoutRequest) -> bool:

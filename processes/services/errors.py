@@ -56,3 +56,14 @@ class IdempotencyKeyReused(ServiceError):
 
     status = 422
     title = "Idempotency-Key reused"
+
+
+class TooManyOpenCheckouts(ServiceError):
+    """The caller already has the most open (unpaid, unexpired) checkouts allowed."""
+
+    status = 429
+    title = "Too many open checkouts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
