@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI
 
 from api import (
@@ -24,6 +27,9 @@ from ledger import (
     PaymentNotFound,
 )
 from processes.services.errors import ServiceError
+from projections.store import StoreUnavailable
+
+log = logging.getLogger("mentorpay.api")
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -63,5 +69,20 @@ def _install_domain_handlers(app: FastAPI) -> None:
             request, Problem(status, type(exc).__name__, str(exc), code=getattr(exc, "code", None))
         )
 
+    async def database_busy(request, exc: Exception):  # type: ignore[no-untyped-def]
+        # Pool exhausted or database unreachable: a moment later the same request may work.
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
+        return await problem_handler(
+            request,
+            Problem(
+                503,
+                "Service busy",
+                "no database connection could be had in time; try again",
+                headers={"Retry-After": "2"},
+            ),
+        )
+
+    app.add_exception_handler(StoreUnavailable, database_busy)
+    app.add_exception_handler(PersistenceOperationalError, database_busy)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(LedgerError, ledger_error)

@@ -12,7 +12,7 @@ from api.dependencies import ApiServices
 from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
 from mentorpay.immutability import protect_event_table
-from mentorpay.persistence import eventsourcing_env
+from mentorpay.persistence import eventsourcing_env, wait_for_database
 from mentorpay.settings import Settings
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
@@ -120,9 +120,21 @@ def build_container(
     fulfilment_retry: FulfilmentRetry | None = None,
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
-    ledger = Ledger(eventsourcing_env(settings.database_url))
+    wait_for_database(settings.database_url, settings.db_wait_seconds)
+    ledger = Ledger(
+        eventsourcing_env(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
+    )
     protect_event_table(settings.database_url)
-    store = ReadModelStore(settings.database_url)
+    store = ReadModelStore(
+        settings.database_url,
+        pool_size=settings.db_read_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     catalog = Catalog(store)
     catalog.create_tables()
     stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
