@@ -147,6 +147,31 @@ class Transaction:
             self.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
+# ``CREATE [UNIQUE] INDEX IF NOT EXISTS name`` / ``CREATE TABLE IF NOT EXISTS name``.
+_CREATE_IF_NOT_EXISTS = re.compile(
+    r"^\s*CREATE\s+(?:UNIQUE\s+)?(?:INDEX|TABLE)\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)",
+    re.IGNORECASE,
+)
+
+
+class _DdlTransaction(Transaction):
+    """Skips ``CREATE ... IF NOT EXISTS`` of what exists already (PostgreSQL).
+
+    ``CREATE INDEX IF NOT EXISTS`` takes a SHARE lock on its table before it looks for the
+    index: a restarting follower's set-up would then queue behind the active one's batch, and
+    deadlock with it over the tracking row. Looking first takes no table lock at all.
+    """
+
+    def execute(self, sql: str, params: Params = ()) -> Transaction:
+        match = _CREATE_IF_NOT_EXISTS.match(sql)
+        if match and self.kind == "postgres":
+            found = super().execute("SELECT to_regclass(%s) IS NOT NULL AS found", (match[1],))
+            row = found.fetchone()
+            if row and row["found"]:
+                return self
+        return super().execute(sql, params)
+
+
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     try:
@@ -322,7 +347,7 @@ class ReadModelStore:
         with self.transaction() as tx:
             if tx.kind == "postgres":
                 tx.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_key(_DDL_LOCK_NAME),))
-            yield tx
+            yield _DdlTransaction(tx.kind, tx._cursor)
 
     def ping(self) -> None:
         """Raise ``StoreError`` unless the database answers."""
