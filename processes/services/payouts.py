@@ -38,6 +38,7 @@ from processes.gateways.stripe_gateway import (
     TransferInfo,
 )
 from processes.services.errors import ServiceError
+from projections import tracking
 from projections.catalog import Catalog
 from projections.follower import Follower, FollowerBusy
 from projections.payments import PaymentsProjection, PayoutCandidate, payout_candidates
@@ -88,6 +89,7 @@ class PayoutService:
         self._stripe = stripe
         self._hold = hold
         self._clock = clock
+        self._local_run_lock = threading.Lock()
         self._catch_up_timeout = catch_up_timeout
         # A follower of our own: it catches the read model up itself when no worker runs it
         # (the CLI), and otherwise polls the active worker's position (any process).
@@ -98,6 +100,7 @@ class PayoutService:
     def run(self) -> PayoutRunResult:
         """Pay out everything due now; waits while another run (any process) is going on."""
         with self._exclusive_run():
+            self._ensure_tables()
             self._catch_up()
             now = self._clock()
             with self._store.transaction(readonly=True) as tx:
@@ -263,8 +266,22 @@ class PayoutService:
                 f"{self._catch_up_timeout:g}s; is a worker running?"
             )
 
+    def _ensure_tables(self) -> None:
+        """A fresh database has no payments table until the payments follower first runs:
+        the first run must not fail on it (and wait an hour for the next)."""
+        with self._store.ddl_transaction() as tx:
+            tracking.create_table(tx)
+            PaymentsProjection().create_tables(tx)
+
     @contextlib.contextmanager
     def _exclusive_run(self) -> Iterator[None]:
+        # Within the process first: concurrent callers here (20 cron calls at once) queue on a
+        # thread lock, not each on a database connection of its own.
+        with self._local_run_lock, self._exclusive_across_processes():
+            yield
+
+    @contextlib.contextmanager
+    def _exclusive_across_processes(self) -> Iterator[None]:
         if self._store.kind == "postgres":
             # An autocommit session of its own: the lock is not a transaction, so no HTTP call
             # runs inside one; it is released when the session closes, even if we crash.
