@@ -14,6 +14,7 @@ import uvicorn
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.settings import Settings
 from projections.catalog_file import CatalogError, read_catalog_file
+from projections.follower import FollowerBusy
 
 
 def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
@@ -62,8 +63,18 @@ def replay(container: Container, name: str | None, *, batch_size: int = 10_000) 
         raise typer.Exit(code=2)
     for projection_name in names:
         started = time.perf_counter()
-        with progress_bar(f"replaying {projection_name}") as progress:
-            position = followers[projection_name].replay(batch_size=batch_size, progress=progress)
+        try:
+            with progress_bar(f"replaying {projection_name}") as progress:
+                position = followers[projection_name].replay(
+                    batch_size=batch_size, progress=progress
+                )
+        except FollowerBusy:
+            typer.echo(
+                f"replay: the {projection_name} read model is being kept by a running worker "
+                "(mentorpay worker, or serve without --no-workers); stop them, then replay",
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
         elapsed = time.perf_counter() - started
         typer.echo(
             f"{projection_name}: rebuilt up to position {position} in {elapsed:.1f}s"
