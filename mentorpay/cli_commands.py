@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from mentorpay.bootstrap import Container, build_container
+from mentorpay.return_page import mount_return_page
 from mentorpay.settings import Settings
 from projections.catalog_file import CatalogError, read_catalog_file
 from projections.follower import FollowerBusy
@@ -24,7 +25,10 @@ def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
     if with_workers:
         container.start_workers()
     try:
-        uvicorn.run(create_app(container.api_services()), host=host, port=port, log_level="info")
+        app = create_app(container.api_services())
+        if not settings.checkout_return_url:
+            mount_return_page(app)  # no frontend page configured: Stripe returns here
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         container.close()
 
