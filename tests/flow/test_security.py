@@ -84,7 +84,7 @@ def test_webhook_without_a_valid_recent_signature_is_refused_and_changes_nothing
         "forged": sign(payload, "whsec_not_the_secret", now),
         "garbled": "t=not-a-time,v1=zz",
         "stale": sign(payload, WEBHOOK_SECRET, now - 301),
-        "from the future": sign(payload, WEBHOOK_SECRET, now + 301),
+        "from the future": sign(payload, WEBHOOK_SECRET, now + 600),
         "other body": sign(payload + b" ", WEBHOOK_SECRET, now),
     }
     for case, signature in refused.items():
