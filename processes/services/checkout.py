@@ -122,8 +122,8 @@ class CheckoutService:
         replay = self._replay(booking_id, request)
         if replay is not None:
             return replay
-        intent = self._intent(booking_id, request, event_type)
-        reservation_uid = intent.reservation_uid or self._hold(intent)
+        intent, resumed = self._intent(booking_id, request, event_type)
+        reservation_uid = intent.reservation_uid or self._hold(intent, resumed)
         session = self._open_session(intent, reservation_uid)
         self._ledger.request_booking(
             booking_id=booking_id,
@@ -151,12 +151,13 @@ class CheckoutService:
 
     def _intent(
         self, booking_id: UUID, request: CheckoutRequest, event_type: EventType
-    ) -> CheckoutIntent:
-        """The intent a retry resumes, or a new one once the request is checked."""
+    ) -> tuple[CheckoutIntent, bool]:
+        """The intent a retry resumes (and True), or a new one once the request is checked."""
         now = self._clock()
         start = request.start.astimezone(UTC)
         end = start + timedelta(minutes=event_type.duration_minutes)
         intent = self._ledger.checkout_intent(booking_id)
+        resumed = intent is not None
         if intent is None:
             if start <= now:
                 raise Unprocessable("the slot is in the past")
@@ -185,7 +186,7 @@ class CheckoutService:
         if intent.expires_at <= now:
             self._abandon(intent, "expired before it was opened")
             raise CheckoutClosed("this checkout expired; start a new one with a new key")
-        return intent
+        return intent, resumed
 
     def _check_open_limit(self, user_id: str, now: datetime) -> None:
         """Refuse a new checkout beyond the open ones allowed (retries of one are not new).
@@ -217,7 +218,7 @@ class CheckoutService:
 
     # --- step 2: the hold ----------------------------------------------------------------
 
-    def _hold(self, intent: CheckoutIntent) -> str:
+    def _hold(self, intent: CheckoutIntent, resumed: bool) -> str:
         """Hold the slot and record the hold at once, so a retry never holds it twice."""
         minutes = self._settings.expires_minutes + int(RESERVATION_MARGIN.total_seconds() // 60)
         try:
@@ -229,6 +230,15 @@ class CheckoutService:
             current = self._ledger.checkout_intent(intent.booking_id)
             if current is not None and current.reservation_uid is not None:
                 return current.reservation_uid
+            if resumed:
+                # Resumed: an earlier attempt may have held it without hearing back. That hold
+                # cannot be named, so it is waited out: it lapses by itself by this time.
+                lapses = intent.expires_at + RESERVATION_MARGIN - self._clock()
+                raise SlotTaken(
+                    "the slot is held, possibly by an earlier attempt of this checkout that "
+                    "never heard back; that hold lapses by itself",
+                    retry_after=max(1, int(lapses.total_seconds())),
+                ) from error
             raise SlotTaken(f"the slot was just taken: {error}") from error
         except CalcomGatewayError as error:
             raise UpstreamUnavailable(f"Cal.com could not hold the slot: {error}") from error

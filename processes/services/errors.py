@@ -23,6 +23,10 @@ class SlotTaken(ServiceError):
     status = 409
     title = "Slot unavailable"
 
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class PaymentMismatch(ServiceError):
     status = 409

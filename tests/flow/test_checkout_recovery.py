@@ -105,6 +105,8 @@ def test_a_retry_after_the_api_was_killed_returns_the_same_checkout(
         # The hold was made but never recorded: no retry can know it is its own. It lapses
         # at Cal.com by itself; until then the slot is honestly unavailable.
         assert retried.status_code == 409, retried.text
+        assert "earlier attempt" in retried.json()["detail"]
+        assert 30 * 60 < int(retried.headers["retry-after"]) <= 41 * 60
         return
     assert retried.status_code == 201, retried.text
     checkout = retried.json()
