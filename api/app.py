@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
 
+from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI, Request, Response
 
 from api import (
@@ -27,6 +29,9 @@ from ledger import (
     PaymentNotFound,
 )
 from processes.services.errors import ServiceError
+from projections.store import StoreUnavailable
+
+log = logging.getLogger("mentorpay.api")
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -52,7 +57,10 @@ def _install_domain_handlers(app: FastAPI) -> None:
     problem_handler = cast(Callable[[Request, Problem], Awaitable[Response]], handlers[Problem])
 
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        return await problem_handler(request, Problem(exc.status, exc.title, str(exc)))
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return await problem_handler(
+            request, Problem(exc.status, exc.title, str(exc), headers=headers)
+        )
 
     async def ledger_error(request: Request, exc: LedgerError) -> Response:
         status = 422
@@ -64,6 +72,21 @@ def _install_domain_handlers(app: FastAPI) -> None:
             request, Problem(status, type(exc).__name__, str(exc), code=getattr(exc, "code", None))
         )
 
+    async def database_busy(request: Request, exc: Exception) -> Response:
+        # Pool exhausted or database unreachable: a moment later the same request may work.
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
+        return await problem_handler(
+            request,
+            Problem(
+                503,
+                "Service busy",
+                "no database connection could be had in time; try again",
+                headers={"Retry-After": "2"},
+            ),
+        )
+
     # FastAPI's decorator form takes a handler for a subclass of Exception as it is.
+    app.exception_handler(StoreUnavailable)(database_busy)
+    app.exception_handler(PersistenceOperationalError)(database_busy)
     app.exception_handler(ServiceError)(service_error)
     app.exception_handler(LedgerError)(ledger_error)

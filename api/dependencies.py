@@ -7,11 +7,12 @@ with any wiring, and nothing here imports the composition root.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from fastapi import Request
 
+from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService
@@ -38,6 +39,7 @@ class ApiServices:
     followers: Sequence[Follower]  # read models and process managers, for metrics
     jwt_secret: str
     cron_secret: str
+    checkout_limits: CheckoutRateLimits = field(default_factory=CheckoutRateLimits)
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from api.auth import Principal, current_principal
+from api.auth import Principal, current_principal, require_roles
 from api.dependencies import ApiServices, services
 from api.problems import Problem
 from api.schemas import (
@@ -23,14 +23,26 @@ from api.schemas import (
     TimeZoneName,
 )
 from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
+from processes.services.access import party_to
 from processes.services.checkout import CheckoutRequest
-from projections.bookings import bookings_of_user
+from projections.bookings import bookings_of_mentor, bookings_of_user, recent_bookings
 
 router = APIRouter(prefix="/api")
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 MAX_SLOT_RANGE = timedelta(days=31)
+# How far from now a slot query or a checkout may reach: years such as 0001 or 9999 are bad
+# input (422), not something to ask Cal.com about.
+MAX_REACH = timedelta(days=2 * 366)
+
+
+def _within_reach(field: str, value: datetime) -> None:
+    now = datetime.now(UTC)
+    if not now - MAX_REACH <= value <= now + MAX_REACH:
+        raise Problem(
+            422, "Invalid request", f"{field} must lie within two years of now", field=field
+        )
 
 
 @router.get("/event-types/{event_type_id}/slots", response_model=list[SlotView])
@@ -44,6 +56,8 @@ def list_slots(
 ) -> list[SlotView]:
     if start.tzinfo is None or end.tzinfo is None:
         raise Problem(422, "Invalid request", "start and end need a UTC offset")
+    _within_reach("start", start)
+    _within_reach("end", end)
     if not timedelta(0) < end - start <= MAX_SLOT_RANGE:
         raise Problem(422, "Invalid request", "end must be after start, at most 31 days later")
     slots = c.slots.free_slots(event_type_id, start, end, timeZone)
@@ -53,10 +67,14 @@ def list_slots(
 @router.post("/checkout-sessions", status_code=201, response_model=CheckoutSessionResponse)
 def create_checkout_session(
     body: CheckoutSessionRequest,
-    principal: Annotated[Principal, Depends(current_principal)],
+    # Only attendees book: a mentor, finance or admin token is refused (403).
+    principal: Annotated[Principal, Depends(require_roles("user"))],
     c: Annotated[ApiServices, Depends(services)],
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutSessionResponse:
+    c.checkout_limits.hit(principal.sub, request.client.host if request.client else "unknown")
+    _within_reach("start", body.start)
     started = c.checkout.start(
         CheckoutRequest(
             user_id=principal.sub,
@@ -87,7 +105,7 @@ def confirm_booking(
 ) -> ConfirmResponse:
     outcome = c.confirmation.confirm(
         user_id=principal.sub,
-        is_admin=principal.is_admin,
+        role=principal.role,
         payment_intent_id=body.paymentIntentId,
         checkout_session_id=body.checkoutSessionId,
     )
@@ -112,8 +130,12 @@ def get_booking(
     except BookingNotFound:
         raise Problem(404, "Not Found", "no such booking") from None
     request = booking.request
-    may_read = principal.is_admin or principal.sub in (request.user_id, request.mentor_id)
-    if not may_read:
+    if (
+        party_to(
+            principal.role, principal.sub, user_id=request.user_id, mentor_id=request.mentor_id
+        )
+        is None
+    ):
         raise Problem(404, "Not Found", "no such booking")  # don't reveal that it exists
     payment = None
     payment_id = c.ledger.payment_id_for_booking(booking.id)
@@ -133,8 +155,17 @@ def list_my_bookings(
 ) -> list[BookingView]:
     # Read your own writes: the read model catches up to the ledger as it is now.
     c.read_models["bookings"].wait_for(c.head_position(), timeout=5.0)
+    # The bookings the caller may read (the same rule as for one booking): an attendee's own,
+    # a mentor's sessions, every booking for an admin, none for finance.
     with c.store.transaction(readonly=True) as tx:
-        rows = bookings_of_user(tx, principal.sub, limit)
+        if principal.role == "user":
+            rows = bookings_of_user(tx, principal.sub, limit)
+        elif principal.role == "mentor":
+            rows = bookings_of_mentor(tx, principal.sub, limit)
+        elif principal.role == "admin":
+            rows = recent_bookings(tx, limit)
+        else:
+            rows = []
     return [_row_view(row) for row in rows]
 
 

@@ -91,7 +91,7 @@ def booking_history(
         raise Problem(404, "Not Found", f"no booking {booking_id}") from None
     payment_ids = {booking.payment_id} if booking.payment_id else set()
     payment_ids |= _payments_of(c, booking_id)
-    events = aggregate_history(c.ledger, [booking_id, *sorted(payment_ids)])
+    events = aggregate_history(c.ledger, [booking_id, *sorted(payment_ids)], c.store)
     return {"bookingId": str(booking_id), "events": events}
 
 

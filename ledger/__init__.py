@@ -12,6 +12,7 @@ from ledger.accounts import (
 )
 from ledger.application import Ledger, PaymentRecorded
 from ledger.booking import Booking, BookingRequest
+from ledger.checkout_intent import CheckoutFacts, CheckoutIntent, intent_id_for
 from ledger.currencies import ISO_4217_CURRENCIES, ZERO_DECIMAL_CURRENCIES, minor_unit_exponent
 from ledger.errors import (
     BookingNotFound,
@@ -40,6 +41,8 @@ __all__ = [
     "BookingNotFound",
     "BookingRequest",
     "BookingStatus",
+    "CheckoutFacts",
+    "CheckoutIntent",
     "ConflictingRecord",
     "CurrencyMismatch",
     "Disposition",
@@ -58,6 +61,7 @@ __all__ = [
     "RefundRequiresReversal",
     "RefundSplit",
     "balances",
+    "intent_id_for",
     "is_balanced",
     "mentor_payable",
     "minor_unit_exponent",

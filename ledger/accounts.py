@@ -22,6 +22,8 @@ Accounts (amounts in the event's currency, minor units):
 | Payment.PaidOut                  | mentor payable                | stripe:balance               |
 | Payment.PayoutReversed           | stripe:balance                | mentor payable               |
 
+CheckoutIntent events (recorded before a checkout's side effects) move no money.
+
 Every other event moves no money and posts nothing. ``postings_for`` is pure: the
 postings follow from the event's own fields, so any projection gets the same journal.
 """

@@ -22,6 +22,7 @@ from eventsourcing.utils import retry
 
 from ledger import validation as v
 from ledger.booking import Booking, BookingRequest
+from ledger.checkout_intent import CheckoutFacts, CheckoutIntent, intent_id_for
 from ledger.errors import (
     BookingNotFound,
     ConflictingRecord,
@@ -33,7 +34,7 @@ from ledger.money import Money
 from ledger.payment import Payment
 from ledger.statuses import CANCELLERS, Disposition
 
-A = TypeVar("A", Booking, Payment)
+A = TypeVar("A", Booking, Payment, CheckoutIntent)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -123,6 +124,104 @@ class Ledger(Application[UUID]):
         booking = Booking.request_new(booking_id, request)
         self.save(booking)
         return booking
+
+    # --- checkout intent commands (recorded before the checkout's side effects) ----------
+
+    @_retry_on_conflict
+    def record_checkout_intent(
+        self,
+        *,
+        booking_id: UUID,
+        user_id: str,
+        mentor_id: str,
+        event_type_id: int,
+        start: datetime,
+        end: datetime,
+        attendee_name: str,
+        attendee_email: str,
+        attendee_time_zone: str,
+        price: Money,
+        platform_fee: Money,
+        product_name: str,
+        return_url: str,
+        expires_at: datetime,
+    ) -> CheckoutIntent:
+        """Record what a checkout will do before it does anything. The same request again
+        returns the intent first recorded, with the price and expiry it fixed."""
+        booking_id = v.require_uuid(booking_id, "booking_id")
+        start = v.require_utc(start, "start")
+        end = v.require_utc(end, "end")
+        if end <= start:
+            raise LedgerValidationError("end must be after start")
+        price = v.require_money(price, "price")
+        platform_fee = v.require_money(platform_fee, "platform_fee", allow_zero=True)
+        if platform_fee.currency != price.currency:
+            raise CurrencyMismatch("platform_fee must be in the price's currency")
+        if platform_fee.amount > price.amount:
+            raise LedgerValidationError("platform_fee must not exceed the price")
+        facts = CheckoutFacts(
+            user_id=v.require_text(user_id, "user_id", max_length=_ID_LENGTH),
+            mentor_id=v.require_text(mentor_id, "mentor_id", max_length=_ID_LENGTH),
+            event_type_id=v.require_int(event_type_id, "event_type_id", minimum=1),
+            start=start,
+            end=end,
+            attendee_name=v.require_text(attendee_name, "attendee_name", max_length=_ID_LENGTH),
+            attendee_email=v.require_email(attendee_email, "attendee_email"),
+            attendee_time_zone=v.require_time_zone(attendee_time_zone, "attendee_time_zone"),
+            price_amount=price.amount,
+            currency=price.currency,
+            platform_fee_amount=platform_fee.amount,
+            product_name=v.require_text(product_name, "product_name"),
+            return_url=v.require_text(return_url, "return_url"),
+        )
+        expires_at = v.require_utc(expires_at, "expires_at")
+        existing = self._load_any(intent_id_for(booking_id))
+        if existing is not None:
+            if not isinstance(existing, CheckoutIntent):
+                raise ConflictingRecord(f"{booking_id} has no checkout intent id")
+            existing.check_same_request(facts)
+            return existing
+        intent = CheckoutIntent.record(booking_id, facts, expires_at)
+        self.save(intent)
+        return intent
+
+    @_retry_on_conflict
+    def record_checkout_hold(self, *, booking_id: UUID, reservation_uid: str) -> CheckoutIntent:
+        """Record the Cal.com hold; if another attempt recorded one first, that one stays."""
+        uid = v.require_text(reservation_uid, "reservation_uid", max_length=_ID_LENGTH)
+        intent = self._intent(booking_id)
+        if intent.hold(uid):
+            self.save(intent)
+        return intent
+
+    @_retry_on_conflict
+    def reschedule_checkout(self, *, booking_id: UUID, expires_at: datetime) -> CheckoutIntent:
+        expires_at = v.require_utc(expires_at, "expires_at")
+        intent = self._intent(booking_id)
+        if intent.reschedule(expires_at):
+            self.save(intent)
+        return intent
+
+    @_retry_on_conflict
+    def abandon_checkout(self, *, booking_id: UUID, reason: str) -> CheckoutIntent:
+        reason = v.require_text(reason, "reason")
+        intent = self._intent(booking_id)
+        if intent.abandon(reason):
+            self.save(intent)
+        return intent
+
+    def checkout_intent(self, booking_id: UUID) -> CheckoutIntent | None:
+        return self._find(intent_id_for(v.require_uuid(booking_id, "booking_id")), CheckoutIntent)
+
+    def checkout_intent_of(self, intent_id: UUID) -> CheckoutIntent | None:
+        """The intent by its own id (as its events carry it)."""
+        return self._find(v.require_uuid(intent_id, "intent_id"), CheckoutIntent)
+
+    def _intent(self, booking_id: UUID) -> CheckoutIntent:
+        intent = self.checkout_intent(booking_id)
+        if intent is None:
+            raise BookingNotFound(f"no checkout {booking_id}")
+        return intent
 
     @_retry_on_conflict
     def record_booked(self, *, booking_id: UUID, calcom_booking_uid: str) -> Booking:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from api.dependencies import ApiServices
+from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
 from mentorpay.immutability import protect_event_table
-from mentorpay.persistence import eventsourcing_env
+from mentorpay.persistence import eventsourcing_env, wait_for_database
 from mentorpay.settings import Settings
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
@@ -26,7 +27,7 @@ from processes.services.confirmation import ConfirmationService
 from processes.services.payouts import PayoutSchedule, PayoutService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
-from projections.bookings import BookingsProjection
+from projections.bookings import BookingsProjection, open_checkout_expiries
 from projections.catalog import Catalog
 from projections.follower import Follower, Process, Projection
 from projections.journal import JournalProjection
@@ -83,6 +84,9 @@ class Container:
             followers=self.followers,
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             cron_secret=self.settings.cron_secret.get_secret_value(),
+            checkout_limits=CheckoutRateLimits(
+                self.settings.checkout_rate_per_user, self.settings.checkout_rate_per_client
+            ),
         )
 
     def close(self) -> None:
@@ -97,6 +101,13 @@ class Container:
         self.ledger.close()
 
 
+def checkout_return_url(settings: Settings) -> str:
+    """Where Stripe sends the customer back: the frontend's page, or serve's own."""
+    if settings.checkout_return_url:
+        return settings.checkout_return_url
+    return settings.public_base_url.rstrip("/") + "/return?session_id={CHECKOUT_SESSION_ID}"
+
+
 def read_models() -> list[Projection]:
     """Every read model the followers keep, as fresh instances (``ledger verify`` rebuilds them)."""
     return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
@@ -109,25 +120,49 @@ def build_container(
     fulfilment_retry: FulfilmentRetry | None = None,
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
-    ledger = Ledger(eventsourcing_env(settings.database_url))
+    wait_for_database(settings.database_url, settings.db_wait_seconds)
+    ledger = Ledger(
+        eventsourcing_env(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
+    )
     protect_event_table(settings.database_url)
-    store = ReadModelStore(settings.database_url)
+    store = ReadModelStore(
+        settings.database_url,
+        pool_size=settings.db_read_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     catalog = Catalog(store)
     catalog.create_tables()
     stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
     calcom = CalcomGateway(settings.calcom_api_key.get_secret_value(), settings.calcom_api_base)
-    return_url = settings.public_base_url.rstrip("/") + "/return?session_id={CHECKOUT_SESSION_ID}"
+    projections = {
+        projection.name: Follower(ledger, store, projection, poll_interval=poll_interval)
+        for projection in read_models()
+    }
+
+    def open_checkouts(user_id: str, now: datetime) -> list[datetime]:
+        # Read your own writes: a checkout just opened counts at once.
+        projections["bookings"].wait_for(ledger.recorder.max_notification_id() or 0, timeout=5.0)
+        with store.transaction(readonly=True) as tx:
+            return open_checkout_expiries(tx, user_id, now)
+
     checkout = CheckoutService(
         ledger,
         catalog,
         stripe,
         calcom,
-        CheckoutSettings(settings.checkout_expires_minutes, settings.platform_fee_bps, return_url),
+        CheckoutSettings(
+            settings.checkout_expires_minutes,
+            settings.platform_fee_bps,
+            checkout_return_url(settings),
+            max_open_checkouts=settings.max_open_checkouts,
+        ),
+        open_checkouts=open_checkouts,
     )
-    projections = {
-        projection.name: Follower(ledger, store, projection, poll_interval=poll_interval)
-        for projection in read_models()
-    }
     stopping = threading.Event()
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=stopping),

@@ -12,8 +12,10 @@ import typer
 import uvicorn
 
 from mentorpay.bootstrap import Container, build_container
+from mentorpay.return_page import mount_return_page
 from mentorpay.settings import Settings
 from projections.catalog_file import CatalogError, read_catalog_file
+from projections.follower import FollowerBusy
 
 
 def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
@@ -23,7 +25,10 @@ def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
     if with_workers:
         container.start_workers()
     try:
-        uvicorn.run(create_app(container.api_services()), host=host, port=port, log_level="info")
+        app = create_app(container.api_services())
+        if not settings.checkout_return_url:
+            mount_return_page(app)  # no frontend page configured: Stripe returns here
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         container.close()
 
@@ -62,8 +67,18 @@ def replay(container: Container, name: str | None, *, batch_size: int = 10_000) 
         raise typer.Exit(code=2)
     for projection_name in names:
         started = time.perf_counter()
-        with progress_bar(f"replaying {projection_name}") as progress:
-            position = followers[projection_name].replay(batch_size=batch_size, progress=progress)
+        try:
+            with progress_bar(f"replaying {projection_name}") as progress:
+                position = followers[projection_name].replay(
+                    batch_size=batch_size, progress=progress
+                )
+        except FollowerBusy:
+            typer.echo(
+                f"replay: the {projection_name} read model is being kept by a running worker "
+                "(mentorpay worker, or serve without --no-workers); stop them, then replay",
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
         elapsed = time.perf_counter() - started
         typer.echo(
             f"{projection_name}: rebuilt up to position {position} in {elapsed:.1f}s"

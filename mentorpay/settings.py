@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     payout_interval_seconds: float = Field(default=3600, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where Stripe sends the customer after paying: the frontend's page, with the literal
+    # {CHECKOUT_SESSION_ID}. Unset: serve's own minimal page at PUBLIC_BASE_URL/return.
+    checkout_return_url: str | None = Field(default=None, pattern=r"\{CHECKOUT_SESSION_ID\}")
+    # Connection footprint on PostgreSQL (per process): the ledger's pool keeps POOL_SIZE
+    # connections open and opens up to MAX_OVERFLOW more under load; the read-model pool
+    # opens up to READ_POOL_SIZE. A caller waiting longer than POOL_TIMEOUT seconds gets 503.
+    db_pool_size: int = Field(default=2, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
+    db_read_pool_size: int = Field(default=4, ge=1)
+    db_pool_timeout_seconds: int = Field(default=5, ge=1)
+    # How long start-up waits for the database to accept connections.
+    db_wait_seconds: float = Field(default=60, ge=0)
+    # Abuse limits on POST /api/checkout-sessions (``limits`` notation: N/second|minute|hour).
+    max_open_checkouts: int = Field(default=3, ge=1)
+    checkout_rate_per_user: str = "10/minute"
+    checkout_rate_per_client: str = "30/minute"
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger import Booking
@@ -149,3 +150,27 @@ def bookings_of_user(tx: Transaction, user_id: str, limit: int) -> list[dict[str
         "SELECT * FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
         (user_id, limit),
     ).fetchall()
+
+
+def bookings_of_mentor(tx: Transaction, mentor_id: str, limit: int) -> list[dict[str, Any]]:
+    """A mentor's sessions, newest first."""
+    return tx.execute(
+        "SELECT * FROM bookings WHERE mentor_id = %s ORDER BY created_at DESC LIMIT %s",
+        (mentor_id, limit),
+    ).fetchall()
+
+
+def recent_bookings(tx: Transaction, limit: int) -> list[dict[str, Any]]:
+    """Every booking, newest first (for an admin)."""
+    return tx.execute(
+        "SELECT * FROM bookings ORDER BY created_at DESC LIMIT %s", (limit,)
+    ).fetchall()
+
+
+def open_checkout_expiries(tx: Transaction, user_id: str, now: datetime) -> list[datetime]:
+    """When each of a user's unpaid, unexpired checkouts expires."""
+    rows = tx.execute(
+        "SELECT expires_at FROM bookings WHERE user_id = %s AND status = %s",
+        (user_id, "AWAITING_PAYMENT"),
+    ).fetchall()
+    return [row["expires_at"] for row in rows if row["expires_at"] > now]

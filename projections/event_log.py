@@ -1,15 +1,18 @@
 """The one reader of the ledger's notification log (batched, in log order), and the events as
 plain JSON-ready records for finance (API, export, history).
 
-A record is ``{position, time, aggregateId, aggregateVersion, type, data}``: ``type`` is the
-event's stable topic, ``data`` its own fields (UUIDs and datetimes as strings, money as
-integer minor units with a currency, exactly as recorded).
+A record is ``{position, time, aggregateId, aggregateVersion, type, data, postings}``: ``type``
+is the event's stable topic, ``data`` its own fields (UUIDs and datetimes as strings, money as
+integer minor units with a currency, exactly as recorded), ``postings`` the journal lines it
+posts. CSV has one row per journal line with ``account``, ``debit``, ``credit`` and
+``currency`` columns finance can sum.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TextIO
@@ -18,7 +21,9 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from ledger.accounts import postings_for
 from ledger.events import DomainEvent, event_time, event_topic
+from projections.store import ReadModelStore
 
 EventRecord = dict[str, Any]
 
@@ -38,6 +43,10 @@ def json_value(value: Any) -> Any:
 
 def event_record(position: int | None, topic: str, event: DomainEvent) -> EventRecord:
     fields = vars(event)
+    postings = [
+        {"account": p.account, "side": p.side, "amount": p.amount, "currency": p.currency}
+        for p in postings_for(event)
+    ]
     return {
         "position": position,
         "time": event_time(event).isoformat(),
@@ -49,6 +58,7 @@ def event_record(position: int | None, topic: str, event: DomainEvent) -> EventR
             for name, value in fields.items()
             if name not in _ENVELOPE_FIELDS
         },
+        "postings": postings,  # the journal lines it posts (chart of accounts); [] for none
     }
 
 
@@ -108,25 +118,77 @@ def head_position(app: Application[Any]) -> int:
     return app.recorder.max_notification_id() or 0
 
 
-def aggregate_history(app: Application[Any], aggregate_ids: list[UUID]) -> list[EventRecord]:
-    """Every event of these aggregates, oldest first (by time, then version).
+def aggregate_history(
+    app: Application[Any], aggregate_ids: list[UUID], store: ReadModelStore | None = None
+) -> list[EventRecord]:
+    """Every event of these aggregates, in log order (oldest first).
 
-    The library reads an aggregate's events without their log positions, so ``position`` is
-    None here; the order within one aggregate is its version order.
+    The library reads an aggregate's events without their log positions; with ``store`` (the
+    same database as the events) each record gets its ``position`` from the event table.
     """
     events = [
         event
         for aggregate_id in aggregate_ids
         for event in app.repository.event_store.get(aggregate_id)
     ]
-    events.sort(key=lambda event: (event_time(event), event.originator_version))
-    return [event_record(None, event_topic(event), event) for event in events]
+    positions = _positions(app, store, aggregate_ids) if store is not None else {}
+    events.sort(
+        key=lambda e: (
+            positions.get((str(e.originator_id), e.originator_version), 0),
+            event_time(e),
+            e.originator_version,
+        )
+    )
+    return [
+        event_record(positions.get((str(e.originator_id), e.originator_version)), event_topic(e), e)
+        for e in events
+    ]
+
+
+def _positions(
+    app: Application[Any], store: ReadModelStore, aggregate_ids: list[UUID]
+) -> dict[tuple[str, int], int]:
+    """(aggregate id, version) -> log position, read from the library's event table."""
+    table = getattr(app.recorder, "events_table_name", None)
+    if not aggregate_ids or store.kind not in ("sqlite", "postgres") or not table:
+        return {}
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", table):
+        return {}
+    marks = ", ".join(["%s"] * len(aggregate_ids))
+    if store.kind == "postgres":
+        sql = (
+            f"SELECT originator_id::text AS id, originator_version AS version,"
+            f" notification_id AS position FROM {table} WHERE originator_id::text IN ({marks})"
+        )
+    else:
+        sql = (
+            f"SELECT originator_id AS id, originator_version AS version, rowid AS position"
+            f" FROM {table} WHERE originator_id IN ({marks})"
+        )
+    # PostgreSQL keeps a uuid column; the library's SQLite table keeps the 32-digit hex.
+    ids = [str(each) if store.kind == "postgres" else each.hex for each in aggregate_ids]
+    with store.transaction(readonly=True) as tx:
+        rows = tx.execute(sql, ids).fetchall()
+    return {(str(UUID(str(row["id"]))), int(row["version"])): int(row["position"]) for row in rows}
 
 
 # --- export formats -----------------------------------------------------------------------
 
 EXPORT_FORMATS = ("jsonl", "csv")
-CSV_COLUMNS = ("position", "time", "aggregate_id", "aggregate_version", "type", "data")
+# One row per journal line, so the money columns can be summed (by account, by currency);
+# an event that moves no money is one row with them empty.
+CSV_COLUMNS = (
+    "position",
+    "time",
+    "aggregate_id",
+    "aggregate_version",
+    "type",
+    "account",
+    "debit",
+    "credit",
+    "currency",
+    "data",
+)
 
 
 def write_events(records: Iterable[EventRecord], out: TextIO, fmt: str) -> int:
@@ -142,15 +204,24 @@ def write_events(records: Iterable[EventRecord], out: TextIO, fmt: str) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for record in records:
-        writer.writerow(
-            (
-                record["position"],
-                record["time"],
-                record["aggregateId"],
-                record["aggregateVersion"],
-                record["type"],
-                json.dumps(record["data"], separators=(",", ":"), sort_keys=True),
-            )
+        envelope = (
+            record["position"],
+            record["time"],
+            record["aggregateId"],
+            record["aggregateVersion"],
+            record["type"],
         )
+        data = json.dumps(record["data"], separators=(",", ":"), sort_keys=True)
+        lines = [
+            (
+                p["account"],
+                p["amount"] if p["side"] == "debit" else "",
+                p["amount"] if p["side"] == "credit" else "",
+                p["currency"],
+            )
+            for p in record.get("postings", [])
+        ] or [("", "", "", "")]
+        for line in lines:
+            writer.writerow((*envelope, *line, data))
         count += 1
     return count

@@ -1,8 +1,9 @@
 """Only one active instance per follower name; the others wait as standbys.
 
-PostgreSQL: a session advisory lock held on a dedicated connection (released by the server
-when the process or its connection dies). SQLite (one host): an OS file lock next to the
-database file, released by the kernel when the process dies. ``memory://``: a process-local lock.
+PostgreSQL: a session advisory lock, all of a process's on one dedicated connection
+(released by the server when the process or its connection dies). SQLite (one host): an OS
+file lock next to the database file, released by the kernel when the process dies.
+``memory://``: a process-local lock.
 """
 
 from __future__ import annotations
@@ -40,14 +41,103 @@ class Leadership(Protocol):
     def release(self) -> None: ...
 
 
+class _AdvisorySession:
+    """One dedicated connection per store holding every follower lock this process holds.
+
+    Session advisory locks are re-entrant within a session, so the session also keeps which
+    instance holds each key: two followers of one name in one process still exclude each
+    other. When the connection dies every lock on it is gone, and each holder finds out on
+    its next ``alive`` check.
+    """
+
+    def __init__(self, store: ReadModelStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection[Any] | None = None
+        self._holders: dict[int, object] = {}
+
+    def try_lock(self, key: int, holder: object) -> bool:
+        with self._lock:
+            current = self._holders.get(key)
+            if current is holder:
+                return True
+            if current is not None and self._session_alive():
+                return False  # another instance of this process holds it
+            try:
+                if self._connection is None or self._connection.closed:
+                    self._connection = self._store.dedicated_connection()
+                row = self._connection.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS acquired", (key,)
+                ).fetchone()
+            except psycopg.Error:
+                self._reset()
+                raise
+            acquired = bool(row and row["acquired"])
+            if acquired:
+                self._holders[key] = holder
+            return acquired
+
+    def alive(self, key: int, holder: object) -> bool:
+        """Whether ``holder`` still holds ``key``: the session is still there."""
+        with self._lock:
+            if self._holders.get(key) is not holder:
+                return False
+            return self._session_alive()
+
+    def _session_alive(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute("SELECT 1")
+            return True
+        except psycopg.Error as error:
+            logger.warning("lost the session holding the follower locks: %s", error)
+            self._reset()
+            return False
+
+    def unlock(self, key: int, holder: object) -> None:
+        with self._lock:
+            if self._holders.get(key) is holder:
+                del self._holders[key]
+                if self._connection is not None:
+                    try:
+                        self._connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    except psycopg.Error:
+                        self._reset()
+            if not self._holders:
+                self._reset()  # nothing held: no connection kept for nothing
+
+    def _reset(self) -> None:
+        self._holders.clear()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                connection.close()
+
+
+_SESSIONS: weakref.WeakKeyDictionary[ReadModelStore, _AdvisorySession] = weakref.WeakKeyDictionary()
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session_of(store: ReadModelStore) -> _AdvisorySession:
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(store)
+        if session is None:
+            session = _SESSIONS[store] = _AdvisorySession(store)
+        return session
+
+
 class AdvisoryLockLeadership:
-    """``pg_try_advisory_lock`` on a stable 64-bit key, held by a dedicated connection."""
+    """``pg_try_advisory_lock`` on a stable 64-bit key, held on the store's one lock session
+    (one connection per process for all its followers, not one each)."""
 
     def __init__(self, store: ReadModelStore, name: str) -> None:
-        self._store = store
+        self._session = _session_of(store)
         # Visible in pg_locks (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
         self.key = advisory_lock_key(f"mentorpay.lock:{name}")
-        self._connection: psycopg.Connection[Any] | None = None
+        self._store = store
+        # A blocking ``acquire`` waits on a session of its own, never on the shared one.
+        self._own_session: psycopg.Connection[Any] | None = None
         self._held = False
 
     @property
@@ -56,47 +146,33 @@ class AdvisoryLockLeadership:
 
     def try_acquire(self) -> bool:
         if self._held:
-            assert self._connection is not None
-            try:
-                # The lock dies with its session: make sure the session is still there.
-                self._connection.execute("SELECT 1")
-                return True
-            except psycopg.Error as error:
-                logger.warning("lost the session holding the follower lock: %s", error)
-                self._drop_connection()
-                return False
+            self._held = self._session.alive(self.key, self)
+            return self._held
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = self._store.dedicated_connection()
-            row = self._connection.execute(
-                "SELECT pg_try_advisory_lock(%s) AS acquired", (self.key,)
-            ).fetchone()
+            self._held = self._session.try_lock(self.key, self)
         except psycopg.Error:
-            self._drop_connection()
+            self._held = False
             raise
-        self._held = bool(row and row["acquired"])
         return self._held
 
     def acquire(self) -> None:
-        if self._connection is None or self._connection.closed:
-            self._connection = self._store.dedicated_connection()
+        connection = self._store.dedicated_connection()
         try:
-            self._connection.execute("SELECT pg_advisory_lock(%s)", (self.key,))
+            connection.execute("SELECT pg_advisory_lock(%s)", (self.key,))
         except psycopg.Error:
-            self._drop_connection()
+            connection.close()
             raise
+        self._own_session = connection
         self._held = True
 
     def release(self) -> None:
-        # Closing the session releases its advisory locks; no explicit unlock needed.
-        self._drop_connection()
-
-    def _drop_connection(self) -> None:
         self._held = False
-        connection, self._connection = self._connection, None
-        if connection is not None:
+        own, self._own_session = self._own_session, None
+        if own is not None:
             with contextlib.suppress(psycopg.Error):
-                connection.close()
+                own.close()  # closing the session releases its lock
+            return
+        self._session.unlock(self.key, self)
 
 
 class FileLockLeadership:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from projections.database_url import DatabaseTarget, parse_database_url
 
@@ -44,6 +44,10 @@ _DDL_LOCK_NAME = "mentorpay.read-model-ddl"
 
 class StoreError(Exception):
     """The read-model database refused or failed an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """No connection could be had in time (pool busy, database down): try again shortly."""
 
 
 class IntegrityError(StoreError):
@@ -143,12 +147,39 @@ class Transaction:
             self.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
+# ``CREATE [UNIQUE] INDEX IF NOT EXISTS name`` / ``CREATE TABLE IF NOT EXISTS name``.
+_CREATE_IF_NOT_EXISTS = re.compile(
+    r"^\s*CREATE\s+(?:UNIQUE\s+)?(?:INDEX|TABLE)\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)",
+    re.IGNORECASE,
+)
+
+
+class _DdlTransaction(Transaction):
+    """Skips ``CREATE ... IF NOT EXISTS`` of what exists already (PostgreSQL).
+
+    ``CREATE INDEX IF NOT EXISTS`` takes a SHARE lock on its table before it looks for the
+    index: a restarting follower's set-up would then queue behind the active one's batch, and
+    deadlock with it over the tracking row. Looking first takes no table lock at all.
+    """
+
+    def execute(self, sql: str, params: Params = ()) -> Transaction:
+        match = _CREATE_IF_NOT_EXISTS.match(sql)
+        if match and self.kind == "postgres":
+            found = super().execute("SELECT to_regclass(%s) IS NOT NULL AS found", (match[1],))
+            row = found.fetchone()
+            if row and row["found"]:
+                return self
+        return super().execute(sql, params)
+
+
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     try:
         yield
     except (sqlite3.IntegrityError, psycopg.IntegrityError) as error:
         raise IntegrityError(str(error)) from error
+    except (PoolTimeout, psycopg.OperationalError) as error:
+        raise StoreUnavailable(str(error)) from error
     except (sqlite3.Error, psycopg.Error) as error:
         raise StoreError(str(error)) from error
 
@@ -228,7 +259,7 @@ class _SQLiteBackend:
 
 
 class _PostgresBackend:
-    def __init__(self, target: DatabaseTarget, pool_size: int) -> None:
+    def __init__(self, target: DatabaseTarget, pool_size: int, pool_timeout: float) -> None:
         self.conninfo = target.psycopg_conninfo
         # Sessions in UTC, so timestamptz values come back as UTC whatever the server's zone.
         options = "-c TimeZone=UTC"
@@ -239,6 +270,8 @@ class _PostgresBackend:
             self.conninfo,
             min_size=1,
             max_size=pool_size,
+            timeout=pool_timeout,  # then PoolTimeout: StoreUnavailable, a 503 in the API
+            max_idle=60,  # connections opened under load close again a minute after it
             kwargs={**self._connect_kwargs, "row_factory": dict_row},
             check=ConnectionPool.check_connection,  # drop connections a DB restart broke
             name="mentorpay-read-models",
@@ -274,7 +307,8 @@ class ReadModelStore:
         self,
         database_url: str,
         *,
-        pool_size: int = 10,
+        pool_size: int = 4,
+        pool_timeout: float = 5.0,
         busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
     ) -> None:
         self.target = parse_database_url(database_url)
@@ -282,7 +316,7 @@ class ReadModelStore:
         self._local = threading.local()
         self._backend: _SQLiteBackend | _PostgresBackend
         if self.target.kind == "postgres":
-            self._backend = _PostgresBackend(self.target, pool_size)
+            self._backend = _PostgresBackend(self.target, pool_size, pool_timeout)
         else:
             self._backend = _SQLiteBackend(self.target.sqlite_path, busy_timeout)
 
@@ -313,7 +347,7 @@ class ReadModelStore:
         with self.transaction() as tx:
             if tx.kind == "postgres":
                 tx.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_key(_DDL_LOCK_NAME),))
-            yield tx
+            yield _DdlTransaction(tx.kind, tx._cursor)
 
     def ping(self) -> None:
         """Raise ``StoreError`` unless the database answers."""

@@ -40,7 +40,13 @@ def create_table(tx: Transaction) -> None:
 
 
 def ensure(tx: Transaction, name: str) -> int:
-    """Start tracking ``name`` at 0 unless it is tracked already; return its position."""
+    """Start tracking ``name`` at 0 unless it is tracked already; return its position.
+
+    Read first: the row of a running follower is being updated by its batch, and even an
+    ``INSERT ... DO NOTHING`` on it would wait for that batch (a plain read never does)."""
+    row = tx.execute(f"SELECT position FROM {TABLE} WHERE name = %s", (name,)).fetchone()
+    if row is not None:
+        return int(row["position"])
     tx.execute(
         f"INSERT INTO {TABLE} (name, position, updated_at) VALUES (%s, 0, %s)"
         " ON CONFLICT (name) DO NOTHING",

@@ -5,6 +5,7 @@ Helpers they build on are in tests/support."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,47 @@ def _with_dbname(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path=f"/{dbname}"))
 
 
+# Test databases are named after the process that made them, so a later run can drop those
+# of a run that was killed (its ``finally`` never ran) without touching a live run's.
+_DB_PREFIX = "mentorpay_test_p"
+
+
+def _drop_database(server_url: str, dbname: str, attempts: int = 5) -> None:
+    """Drop ``dbname``, retrying a crowded server ("too many clients") a few times."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:
+                statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                conn.execute(statement.format(sql.Identifier(dbname)))
+            return
+        except psycopg.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))  # back-off between tries, not synchronisation
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_orphans(server_url: str) -> None:
+    """Drop test databases left by runs on this machine whose process is gone."""
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (_DB_PREFIX + "%",)
+        ).fetchall()
+    for (name,) in rows:
+        pid = name[len(_DB_PREFIX) :].split("_", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            _drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     try:
@@ -66,22 +108,21 @@ def postgres_server_url() -> str:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL must be reachable in CI: {error}")
         pytest.skip(f"PostgreSQL not reachable: {error}")
+    _drop_orphans(POSTGRES_SERVER_URL)
     return POSTGRES_SERVER_URL
 
 
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A database of its own for this test, dropped afterwards."""
-    dbname = f"mentorpay_test_{uuid.uuid4().hex[:16]}"
+    """A database of its own for this test, dropped afterwards: after a failure too, and by
+    the next run if this process was killed first."""
+    dbname = f"{_DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     try:
         yield _with_dbname(postgres_server_url, dbname)
     finally:
-        with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
+        _drop_database(postgres_server_url, dbname)
 
 
 @pytest.fixture

@@ -21,10 +21,9 @@ from ledger.cancellation_policy import (
     policy_rule,
     refund_decision,
 )
+from processes.services.access import require_party
 from processes.services.errors import NotFound, ServiceError
 
-# Who may cancel, by token role: the attendee (role user), the booked mentor, any admin.
-_CANCELLER_BY_ROLE = {"user": "user", "mentor": "mentor", "admin": "admin"}
 _DEFAULT_REASONS = {
     "user": "cancelled by the attendee",
     "mentor": "cancelled by the mentor",
@@ -80,7 +79,7 @@ class CancellationService:
             booking = self._ledger.get_booking(booking_id)
         except BookingNotFound:
             raise NotFound("no such booking") from None
-        by = self._canceller(booking, user_id, role)
+        by = require_party(booking, role, user_id)
         if booking.status != BookingStatus.CANCELLED:
             now = self._clock()
             if by != "admin" and booking.request.end <= now:
@@ -111,11 +110,3 @@ class CancellationService:
             raise CannotCancel(f"booking {booking.id} is not cancelled")
         decision = refund_decision(booking=booking, payment=self._ledger.paying_payment(booking))
         return Cancellation(booking, event.by, event.reason, event.timestamp, decision)
-
-    @staticmethod
-    def _canceller(booking: Booking, user_id: str, role: str) -> str:
-        by = _CANCELLER_BY_ROLE.get(role)
-        own = {"user": booking.user_id, "mentor": booking.mentor_id}
-        if by is None or (by != "admin" and own[by] != user_id):
-            raise NotFound("no such booking")
-        return by

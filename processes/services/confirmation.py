@@ -11,6 +11,7 @@ from ledger import Booking, BookingNotFound, BookingStatus, Disposition, Ledger
 from processes.gateways.stripe_errors import StripeGatewayError, StripeRequestRefused
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.gateways.stripe_objects import PaymentIntentInfo
+from processes.services.access import require_party
 from processes.services.errors import NotFound, PaymentMismatch, Unprocessable, UpstreamUnavailable
 from processes.services.payments import booking_id_of, record_payment_intent
 
@@ -47,12 +48,12 @@ class ConfirmationService:
         self,
         *,
         user_id: str,
-        is_admin: bool,
+        role: str,
         payment_intent_id: str | None = None,
         checkout_session_id: str | None = None,
     ) -> Confirmation:
         intent, booking_id = self._find(payment_intent_id, checkout_session_id)
-        booking = self._owned_booking(booking_id, user_id, is_admin)
+        booking = self._visible_booking(booking_id, user_id, role)
         if intent is None or intent.status != "succeeded":
             return Confirmation(booking.id, booking.status, False, "The payment is not complete.")
         recorded = record_payment_intent(self._ledger, self._stripe, intent)
@@ -95,13 +96,12 @@ class ConfirmationService:
                 raise PaymentMismatch("the payment belongs to another booking")
         return intent, booking_id
 
-    def _owned_booking(self, booking_id: UUID, user_id: str, is_admin: bool) -> Booking:
+    def _visible_booking(self, booking_id: UUID, user_id: str, role: str) -> Booking:
         try:
             booking = self._ledger.get_booking(booking_id)
         except BookingNotFound:
             raise NotFound("no such booking") from None
-        if booking.request.user_id != user_id and not is_admin:
-            raise NotFound("no such booking")  # not 403: don't reveal that it exists
+        require_party(booking, role, user_id)  # not 403: don't reveal that it exists
         return booking
 
     def _outcome(self, booking_id: UUID) -> Confirmation:

@@ -6,6 +6,7 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
     title = "Bad Request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
 
 class NotFound(ServiceError):
@@ -22,6 +23,10 @@ class SlotTaken(ServiceError):
     status = 409
     title = "Slot unavailable"
 
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class PaymentMismatch(ServiceError):
     status = 409
@@ -29,8 +34,25 @@ class PaymentMismatch(ServiceError):
 
 
 class UpstreamUnavailable(ServiceError):
+    """Transient: the same request (same Idempotency-Key) may succeed shortly."""
+
     status = 503
     title = "Payment or calendar provider unavailable"
+    retry_after = 5
+
+
+class UpstreamRefused(ServiceError):
+    """The provider refused our request for good (a bug or a configuration problem)."""
+
+    status = 502
+    title = "Payment or calendar provider refused the request"
+
+
+class CheckoutClosed(ServiceError):
+    """The checkout of this Idempotency-Key expired or was abandoned: start another."""
+
+    status = 409
+    title = "Checkout no longer available"
 
 
 class IdempotencyKeyReused(ServiceError):
@@ -38,3 +60,14 @@ class IdempotencyKeyReused(ServiceError):
 
     status = 422
     title = "Idempotency-Key reused"
+
+
+class TooManyOpenCheckouts(ServiceError):
+    """The caller already has the most open (unpaid, unexpired) checkouts allowed."""
+
+    status = 429
+    title = "Too many open checkouts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -37,6 +37,7 @@ from processes.gateways.stripe_gateway import (
     TransferInfo,
 )
 from processes.services.errors import ServiceError
+from projections import tracking
 from projections.catalog import Catalog
 from projections.event_log import head_position
 from projections.follower import Follower, FollowerBusy
@@ -88,6 +89,7 @@ class PayoutService:
         self._stripe = stripe
         self._hold = hold
         self._clock = clock
+        self._local_run_lock = threading.Lock()
         self._catch_up_timeout = catch_up_timeout
         # A follower of our own: it catches the read model up itself when no worker runs it
         # (the CLI), and otherwise polls the active worker's position (any process).
@@ -98,6 +100,7 @@ class PayoutService:
     def run(self) -> PayoutRunResult:
         """Pay out everything due now; waits while another run (any process) is going on."""
         with self._exclusive_run():
+            self._ensure_tables()
             self._catch_up()
             now = self._clock()
             with self._store.transaction(readonly=True) as tx:
@@ -263,10 +266,20 @@ class PayoutService:
                 f"{self._catch_up_timeout:g}s; is a worker running?"
             )
 
-    def _exclusive_run(self) -> contextlib.AbstractContextManager[None]:
-        # Serialised across threads and processes; the lock is no transaction, so no HTTP call
-        # runs inside one, and it is released when its holder dies.
-        return exclusive(self._store, _RUN_LOCK_NAME)
+    def _ensure_tables(self) -> None:
+        """A fresh database has no payments table until the payments follower first runs:
+        the first run must not fail on it (and wait an hour for the next)."""
+        with self._store.ddl_transaction() as tx:
+            tracking.create_table(tx)
+            PaymentsProjection().create_tables(tx)
+
+    @contextlib.contextmanager
+    def _exclusive_run(self) -> Iterator[None]:
+        # Within the process first: concurrent callers here (20 cron calls at once) queue on a
+        # thread lock, not each on a database connection of its own. Across processes the lock
+        # is no transaction, so no HTTP call runs inside one, and it dies with its holder.
+        with self._local_run_lock, exclusive(self._store, _RUN_LOCK_NAME):
+            yield
 
 
 class _NotPayable(Exception):

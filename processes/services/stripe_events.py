@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from ledger import BookingNotFound, Ledger, LedgerError, Money, Payment
+from processes.gateways.stripe_errors import StripeGatewayError, StripeRequestRefused
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.gateways.stripe_webhooks import WebhookEvent, WebhookRejected, parse_webhook
-from processes.services.errors import ServiceError
+from processes.services.errors import ServiceError, UpstreamUnavailable
 from processes.services.payments import booking_id_of, record_payment_intent_id
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,31 @@ class StripeEventHandler:
         try:
             event = parse_webhook(payload, signature, self._webhook_secret)
         except WebhookRejected as rejected:
+            log.warning("webhook refused: %s", rejected)
             raise InvalidWebhook(str(rejected)) from None
         try:
             return event.id, self.handle(event)
-        except (KeyError, TypeError) as malformed:
+        except LedgerError:
+            raise  # the API maps the ledger's typed refusals itself
+        except (KeyError, TypeError, ValueError, OverflowError) as malformed:
             # Signed, so from Stripe, but missing what its type promises: say so, don't crash.
+            log.warning("webhook %s (%s) malformed: %r", event.id, event.type, malformed)
             raise MalformedWebhookEvent(f"missing or wrong field: {malformed}") from None
+        except StripeRequestRefused as refused:
+            # It names what Stripe itself does not know: no retry can make it readable.
+            log.warning(
+                "webhook %s (%s): Stripe refused the look-up: %s", event.id, event.type, refused
+            )
+            raise MalformedWebhookEvent(f"the event names an unknown object: {refused}") from None
+        except StripeGatewayError as error:
+            # Transient: 503, and Stripe delivers the event again later.
+            log.warning(
+                "webhook %s (%s): Stripe unavailable, asking for a retry: %s",
+                event.id,
+                event.type,
+                error,
+            )
+            raise UpstreamUnavailable(f"Stripe is unavailable: {error}") from None
 
     def handle(self, event: WebhookEvent) -> str:
         """Record what the event tells us; returns a short word on what was done."""
@@ -76,13 +96,21 @@ class StripeEventHandler:
         return Payment.create_id(payment_intent_id)
 
     def _expire(self, session: dict[str, Any]) -> str:
-        booking_id = booking_id_of(dict(session.get("metadata") or {}))
+        # A signed event is not enough to end a booking: Stripe's own session must say so.
+        current = self._stripe.retrieve_checkout_session(str(session["id"]))
+        if current.status != "expired":
+            return "ignored: the session is not expired at Stripe"
+        booking_id = booking_id_of(current.metadata)
         if booking_id is None:
             return "ignored"
         try:
             self._ledger.expire_booking(booking_id=booking_id)
         except BookingNotFound:
-            return "ignored"
+            # A checkout abandoned before its booking was recorded: let its slot hold go.
+            if self._ledger.checkout_intent(booking_id) is None:
+                return "ignored"
+            self._ledger.abandon_checkout(booking_id=booking_id, reason="the session expired")
+            return "checkout abandoned"
         return "expired"
 
     def _refunds(self, charge: dict[str, Any]) -> str:

@@ -36,3 +36,14 @@ def test_every_compose_command_parses_in_the_cli() -> None:
             words = words[1:]
         # Parsing without invoking proves every option and argument is accepted.
         sub.make_context(sub.name, list(words), resilient_parsing=False)
+
+
+def test_compose_builds_one_image_checks_health_and_leaves_the_local_port_alone() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert sum("build" in service for service in services.values()) == 1
+    apps = {name: s for name, s in services.items() if s.get("image") == "mentorpay:local"}
+    assert set(apps) >= {"sandbox", "api", "worker"}
+    for name in ("sandbox", "api", "worker"):
+        assert "healthcheck" in apps[name], name
+    published = [port for s in services.values() for port in s.get("ports", [])]
+    assert not any(str(port).split(":")[-2:][0] == "5432" for port in published), published

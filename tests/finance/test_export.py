@@ -59,14 +59,28 @@ def test_csv_round_trip_after_a_position(
     with out.open(newline="") as file:
         rows = list(csv.DictReader(file))
     expected = read_events(history.ledger, after=3, limit=10_000)
-    assert len(rows) == len(expected) > 0
-    for row, event in zip(rows, expected, strict=True):
-        assert int(row["position"]) == event["position"]
-        assert row["type"] == event["type"]
-        assert row["aggregate_id"] == event["aggregateId"]
-        assert int(row["aggregate_version"]) == event["aggregateVersion"]
-        assert row["time"] == event["time"]
-        assert json.loads(row["data"]) == event["data"]
+    by_position: dict[int, list[dict[str, str]]] = {}
+    for row in rows:
+        by_position.setdefault(int(row["position"]), []).append(row)
+    assert list(by_position) == [event["position"] for event in expected] != []
+    for event in expected:
+        lines = by_position[event["position"]]
+        for row in lines:
+            assert row["type"] == event["type"]
+            assert row["aggregate_id"] == event["aggregateId"]
+            assert int(row["aggregate_version"]) == event["aggregateVersion"]
+            assert row["time"] == event["time"]
+            assert json.loads(row["data"]) == event["data"]
+        # One row per journal line; an event that moves no money is one row without them.
+        assert [(r["account"], r["currency"]) for r in lines if r["account"]] == [
+            (p["account"], p["currency"]) for p in event["postings"]
+        ]
+        assert len(lines) == max(1, len(event["postings"]))
+    # The money columns sum: debits equal credits in every currency.
+    for currency in {r["currency"] for r in rows if r["currency"]}:
+        debits = sum(int(r["debit"] or 0) for r in rows if r["currency"] == currency)
+        credits = sum(int(r["credit"] or 0) for r in rows if r["currency"] == currency)
+        assert debits == credits > 0
 
 
 def test_export_to_stdout_and_unknown_format(

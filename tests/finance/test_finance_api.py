@@ -55,6 +55,14 @@ def test_a_booked_session_balances_the_journal(stack: Stack) -> None:
     paid = events[1]
     assert paid["data"]["amount"] == PRICE and paid["data"]["booking_id"] == booking_id
     assert {e["aggregateId"] for e in events} == {booking_id, paid["aggregateId"]}
+    # Each event carries its log position, as the events stream numbers it.
+    positions = [e["position"] for e in events]
+    assert all(isinstance(p, int) and p > 0 for p in positions), positions
+    assert positions == sorted(positions)
+    with stack.client("fin-1", "finance") as client:
+        stream = client.get("/api/ledger/events", params={"limit": 1000}).json()["events"]
+    by_position = {e["position"]: (e["aggregateId"], e["type"]) for e in stream}
+    assert [by_position[p] for p in positions] == [(e["aggregateId"], e["type"]) for e in events]
     # The stored read models agree with a rebuild, while the followers keep running.
     c = stack.container
     assert verify(c.ledger, c.store, read_models()).findings == []

@@ -102,6 +102,10 @@ def settings_for(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "jwt_secret": JWT_SECRET,
         "smtp_url": None,
+        # Flow tests open many checkouts from one address; the limits have tests of their own.
+        "checkout_rate_per_user": "10000/minute",
+        "checkout_rate_per_client": "10000/minute",
+        "max_open_checkouts": 1000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from typing import TYPE_CHECKING
+
+import httpx
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -12,3 +15,16 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     t = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"
+
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
+
+
+def post_webhook(stack: Stack, payload: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return httpx.post(
+        f"{stack.api_url}/api/webhooks/stripe", content=payload, headers=headers, timeout=30
+    )
