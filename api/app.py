@@ -12,6 +12,7 @@ from api import (
     routes_payouts,
     routes_webhooks,
 )
+from api.docs import install_offline_docs
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import Problem, install_problem_handlers
@@ -28,12 +29,13 @@ from processes.errors import ServiceError
 
 
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(title="mentorpay", version="0.1.0")
+    app = FastAPI(title="mentorpay", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.container = container
     app.state.jwt_secret = container.settings.jwt_secret.get_secret_value()
     app.state.metrics = Metrics()
     install_problem_handlers(app)
     _install_domain_handlers(app)
+    install_offline_docs(app)
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
     app.include_router(routes_payouts.router)
