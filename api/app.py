@@ -18,6 +18,7 @@ from api import (
     routes_webhooks,
 )
 from api.dependencies import ApiServices
+from api.docs import install_offline_docs
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import Problem, install_problem_handlers
@@ -35,11 +36,12 @@ log = logging.getLogger("mentorpay.api")
 
 
 def create_app(services: ApiServices) -> FastAPI:
-    app = FastAPI(title="mentorpay", version="0.1.0")
+    app = FastAPI(title="mentorpay", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.services = services
     app.state.metrics = Metrics()
     install_problem_handlers(app)
     _install_domain_handlers(app)
+    install_offline_docs(app)
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
     app.include_router(routes_payouts.router)
