@@ -1,11 +1,14 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The same pinned uv and lock file as ./dev: the image runs exactly what the tests ran.
+RUN pip install --no-cache-dir uv==0.13.9
+COPY pyproject.toml uv.lock README.md ./
 COPY ledger ledger
 COPY projections projections
 COPY processes processes
 COPY api api
 COPY sandbox sandbox
 COPY mentorpay mentorpay
-RUN pip install --no-cache-dir .
+ENV UV_PROJECT_ENVIRONMENT=/app/.venv PATH=/app/.venv/bin:$PATH
+RUN uv sync --locked --no-dev --no-editable
 ENTRYPOINT []

@@ -20,6 +20,9 @@ from mentorpay.settings import Settings, get_settings
 from sandbox.app import create_app as create_sandbox_app
 from tests.support.waiting import wait_until
 
+# Starts real processes and servers on loopback.
+pytestmark = pytest.mark.integration
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

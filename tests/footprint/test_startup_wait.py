@@ -11,6 +11,9 @@ import pytest
 
 from mentorpay.persistence import wait_for_database
 
+# Starts real processes and servers on loopback.
+pytestmark = pytest.mark.integration
+
 
 def test_an_unreachable_database_is_waited_for_until_the_deadline() -> None:
     with socket.socket() as sock:
