@@ -15,6 +15,7 @@ from api import (
 from api.dependencies import ApiServices
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
+from api.openapi_docs import install_openapi, operation_id
 from api.problems import Problem, install_problem_handlers
 from ledger import (
     BookingNotFound,
@@ -27,7 +28,7 @@ from processes.services.errors import ServiceError
 
 
 def create_app(services: ApiServices) -> FastAPI:
-    app = FastAPI(title="mentorpay", version="0.1.0")
+    app = FastAPI(title="mentorpay", version="0.1.0", generate_unique_id_function=operation_id)
     app.state.services = services
     app.state.metrics = Metrics()
     install_problem_handlers(app)
@@ -40,6 +41,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(routes_health.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware)
+    install_openapi(app)
     return app
 
 
