@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api import (
     routes_bookings,
     routes_cancellations,
+    routes_catalog,
     routes_finance,
     routes_health,
     routes_payouts,
@@ -35,6 +36,7 @@ def create_app(services: ApiServices) -> FastAPI:
     _install_domain_handlers(app)
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
+    app.include_router(routes_catalog.router)
     app.include_router(routes_payouts.router)
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)

@@ -36,7 +36,7 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field("about:blank", description="A URI naming the kind of problem")
+    type: str = Field(description="A URI naming the kind of problem; about:blank if none")
     title: str = Field(description="A short summary of the kind of problem")
     status: int = Field(description="The HTTP status code")
     detail: str | None = Field(None, description="What happened, for a person to read")
@@ -172,6 +172,9 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for optional in ("detail", "code", "errors"):  # absent when there is none, never null
+        problem["properties"][optional].pop("default", None)
+        problem["properties"][optional] = _not_null(problem["properties"][optional])
     components.update(problem.pop("$defs", {}))
     components["Problem"] = problem
     for name, example in EXAMPLES.items():
@@ -181,6 +184,11 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in path_item.values():
             _complete_operation(operation)
     return schema
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    variants = [v for v in schema.pop("anyOf", []) if v.get("type") != "null"]
+    return {**schema, **variants[0]} if len(variants) == 1 else schema
 
 
 def _complete_operation(operation: dict[str, Any]) -> None:

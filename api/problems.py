@@ -46,7 +46,7 @@ def problem_response(
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extensions)
+    body.update({key: value for key, value in extensions.items() if value is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger import Booking
@@ -148,4 +149,15 @@ def bookings_of_user(tx: Transaction, user_id: str, limit: int) -> list[dict[str
     return tx.execute(
         "SELECT * FROM bookings WHERE user_id = %s ORDER BY created_at DESC LIMIT %s",
         (user_id, limit),
+    ).fetchall()
+
+
+def upcoming_bookings_of_mentor(
+    tx: Transaction, mentor_id: str, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """A mentor's sessions that have not ended yet, soonest first (``bookings_mentor_idx``)."""
+    return tx.execute(
+        "SELECT * FROM bookings WHERE mentor_id = %s AND end_time > %s "
+        "ORDER BY start_time LIMIT %s",
+        (mentor_id, now, limit),
     ).fetchall()

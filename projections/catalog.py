@@ -128,3 +128,15 @@ def _event_type(row: dict) -> EventType:
 def create_catalog_tables(tx: Transaction) -> None:
     for statement in SCHEMA:
         tx.execute(statement)
+
+
+# -- read queries ---------------------------------------------------------------------------
+
+
+def event_types_with_mentors(tx: Transaction) -> list[dict]:
+    """Every event type with its mentor's name, by id (what a booking page offers)."""
+    return tx.execute(
+        "SELECT e.id, e.title, e.duration_minutes, e.price_amount, e.currency, "
+        "m.id AS mentor_id, m.name AS mentor_name "
+        "FROM catalog_event_types e JOIN catalog_mentors m ON m.id = e.mentor_id ORDER BY e.id"
+    ).fetchall()
