@@ -91,6 +91,12 @@
 
   Stripe.version = 3;
 
+  // Present so that wrappers recognise a Stripe instance; only embedded Checkout is emulated.
+  ["elements", "createToken", "createPaymentMethod", "confirmCardPayment"].forEach(function (name) {
+    Stripe.prototype[name] = function () {
+      throw StripeError("Stripe." + name + " is not emulated by the sandbox's Stripe.js.");
+    };
+  });
   Stripe.prototype._registerWrapper = function () {};
   Stripe.prototype.registerAppInfo = function () {};
 

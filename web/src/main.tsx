@@ -4,6 +4,12 @@ import { App } from "./App";
 import { loadConfig } from "./config";
 import "./styles.css";
 
+// A page restored from the back-forward cache would show the state it was left in (a checkout
+// already paid): load it afresh instead.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+
 const root = createRoot(document.getElementById("root")!);
 loadConfig().then(
   (config) =>

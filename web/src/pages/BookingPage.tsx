@@ -39,9 +39,9 @@ export function BookingPage({ api, eventTypes, stripe }: Props) {
         clientSecret={session.client_secret}
         checkoutSessionId={session.checkoutSessionId}
         onConfirmed={() =>
-          // replace: Back from the confirmation returns to a fresh booking page, never to a
-          // checkout that looks payable again.
-          window.location.replace(
+          // A real navigation: Back from the confirmation loads a fresh booking page (main.tsx
+          // reloads one restored from the back-forward cache), never a payable-looking checkout.
+          window.location.assign(
             `/return?session_id=${encodeURIComponent(session.checkoutSessionId)}`,
           )
         }
