@@ -29,15 +29,20 @@ def page(browser: Any, web_stack: LiveStack) -> Iterator[Any]:
 
 def choose_slot_and_fill(page: Any, steps: Steps, last: bool = False) -> None:
     page.goto("/")
-    slots = page.get_by_role("radio")
-    slots.first.wait_for()
+    days = page.get_by_role("group", name="Pick a day").get_by_role("radio")
+    days.first.wait_for()
     assert page.get_by_text(f"Times are in your time zone, {TIME_ZONE}").is_visible()
-    steps.shot("slots")
-    (slots.last if last else slots.first).check()
+    (days.last if last else days.first).check()
+    times(page).first.check()
+    steps.shot("slot")
     page.get_by_label("Your name").fill("Alan Turing")
     page.get_by_label("Your email").fill("alan@example.com")
     steps.shot("filled")
     page.get_by_role("button", name="Book and Pay").click()
+
+
+def times(page: Any) -> Any:
+    return page.get_by_role("group", name=re.compile("^Pick a time on")).get_by_role("radio")
 
 
 def pay(page: Any, steps: Steps, card: str) -> Any:
@@ -139,12 +144,19 @@ def test_a_phone_books_with_the_keyboard_and_sees_field_errors(
     steps = Steps(page, tmp_path)
     try:
         page.goto("/")
-        page.get_by_role("radio").first.wait_for()
+        days = page.get_by_role("group", name="Pick a day").get_by_role("radio")
+        days.first.wait_for()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        steps.shot("phone-slots")
-        page.get_by_role("radio").first.focus()
-        page.keyboard.press("Space")  # a radio is chosen with the keyboard
-        page.get_by_label("Your name").focus()
+        steps.shot("phone-days")
+        # The keyboard alone: arrows choose the day, Tab moves to its times, Space picks one.
+        days.first.focus()
+        page.keyboard.press("ArrowRight")
+        assert days.nth(1).is_checked()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        assert times(page).first.is_checked()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "name"
         page.keyboard.type("Alan Turing")
         page.keyboard.press("Tab")
         page.keyboard.type("not-an-email")

@@ -21,6 +21,16 @@ export function day(iso: string, timeZone: string): string {
   }).format(new Date(iso));
 }
 
+/** "Wed 2 Dec" in `timeZone`. */
+export function shortDay(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    timeZone,
+  }).format(new Date(iso));
+}
+
 /** "09:00" in `timeZone`. */
 export function time(iso: string, timeZone: string): string {
   return new Intl.DateTimeFormat(undefined, {

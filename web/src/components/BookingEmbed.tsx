@@ -12,7 +12,7 @@ import {
   type Problem,
   type Slot,
 } from "../api/client";
-import { day, dayKey, money, time, visitorTimeZone } from "../format";
+import { day, dayKey, money, shortDay, time, visitorTimeZone } from "../format";
 
 const DAYS_AHEAD = 14;
 
@@ -60,6 +60,9 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
   }, [api, eventTypeId, timeZone]);
 
   const days = useMemo(() => groupByDay(slots ?? [], timeZone), [slots, timeZone]);
+  const [chosenDay, setChosenDay] = useState<string | null>(null);
+  const shownDay = days.some(([key]) => key === chosenDay) ? chosenDay : (days[0]?.[0] ?? null);
+  const dayKeyed = days.find(([key]) => key === shownDay);
   const fields = fieldErrors(problem);
   const nameError = fields["attendee.name"];
   const emailError = fields["attendee.email"];
@@ -104,30 +107,49 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
       )}
 
       <fieldset className="slots">
-        <legend>Pick a time</legend>
+        <legend>Pick a day</legend>
         {slotError && <p role="alert" className="error">{slotError}</p>}
         {!slots && !slotError && <p aria-live="polite">Loading free times…</p>}
         {slots && slots.length === 0 && <p>No free times in the next {DAYS_AHEAD} days.</p>}
-        {days.map(([key, daySlots]) => (
-          <div key={key} className="day" role="group" aria-label={day(daySlots[0]!.start, timeZone)}>
-            <h2>{day(daySlots[0]!.start, timeZone)}</h2>
-            <div className="times">
-              {daySlots.map((slot) => (
-                <label key={slot.start} className={slot.start === start ? "time chosen" : "time"}>
-                  <input
-                    type="radio"
-                    name="slot"
-                    value={slot.start}
-                    checked={slot.start === start}
-                    onChange={() => setStart(slot.start)}
-                  />
-                  {time(slot.start, timeZone)}
-                </label>
-              ))}
-            </div>
-          </div>
-        ))}
+        <div className="days">
+          {days.map(([key, daySlots]) => (
+            <label key={key} className={key === shownDay ? "choice chosen" : "choice"}>
+              <input
+                type="radio"
+                name="day"
+                value={key}
+                checked={key === shownDay}
+                onChange={() => setChosenDay(key)}
+              />
+              {shortDay(daySlots[0]!.start, timeZone)}
+            </label>
+          ))}
+        </div>
       </fieldset>
+      {dayKeyed && (
+        <fieldset className="slots">
+          <legend>Pick a time on {day(dayKeyed[1][0]!.start, timeZone)}</legend>
+          <div className="times">
+            {dayKeyed[1].map((slot) => (
+              <label key={slot.start} className={slot.start === start ? "choice chosen" : "choice"}>
+                <input
+                  type="radio"
+                  name="slot"
+                  value={slot.start}
+                  checked={slot.start === start}
+                  onChange={() => setStart(slot.start)}
+                />
+                {time(slot.start, timeZone)}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
+      {start && (
+        <p className="chosen-slot" aria-live="polite">
+          Your choice: {day(start, timeZone)}, {time(start, timeZone)}
+        </p>
+      )}
 
       <label htmlFor="name">Your name</label>
       <input
