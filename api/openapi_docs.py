@@ -72,6 +72,7 @@ _STATUS: dict[int, tuple[str, str, str]] = {
         "Invalid request",
     ),
     429: ("Too many requests; retry after the Retry-After header", "Slow down.", "Too Many"),
+    500: ("An unexpected error", "An unexpected error occurred.", "Internal Server Error"),
     503: (
         "A dependency (database, Stripe, Cal.com) is unavailable; retry later",
         "Cal.com could not list slots",
@@ -200,7 +201,7 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     if "requestBody" in operation:
         answers.setdefault("400", problem_response(400, "The body is not JSON"))
         answers.setdefault("413", problem_response(413))
-    answers["default"] = problem_response(0, "Any other error, as a problem document")
+    answers["default"] = problem_response(500, "Any other error, as a problem document")
     operation["responses"] = dict(sorted(answers.items(), key=lambda item: _order(item[0])))
 
 

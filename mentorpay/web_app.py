@@ -26,7 +26,7 @@ def mount_web_app(
     if not index.is_file():
         raise FileNotFoundError(f"{index} is missing: build the web app (cd web && npm run build)")
     secret = container.settings.jwt_secret.get_secret_value()
-    config = {
+    config: dict[str, object] = {
         "apiBaseUrl": "",
         "userToken": issue_token(secret, DEMO_USER, "user", ttl_minutes=24 * 60),
         "mentorToken": issue_token(secret, DEMO_MENTOR, "mentor", ttl_minutes=24 * 60),

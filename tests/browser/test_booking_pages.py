@@ -56,7 +56,7 @@ def pay(page: Any, steps: Steps, card: str) -> Any:
 def booked_words(page: Any, steps: Steps) -> str:
     page.get_by_role("heading", name="You are booked").wait_for()
     steps.shot("confirmation")
-    return page.locator("main").inner_text()
+    return str(page.locator("main").inner_text())
 
 
 def test_book_and_pay_with_4242(page: Any, tmp_path: Path) -> None:
@@ -190,3 +190,43 @@ def test_docs_render_offline(page: Any, web_stack: LiveStack, tmp_path: Path) ->
     page.locator(".opblock").first.wait_for()
     Steps(page, tmp_path).shot("docs")
     assert page.locator(".opblock").count() >= 10
+
+
+STAND_IN_LIFECYCLE = """async () => {
+  const out = {};
+  const message = (promise) => promise.then(() => "ok", (error) => error.message);
+  try { Stripe("sk_test_secret"); } catch (error) { out.secretKey = error.message; }
+  const stripe = Stripe("pk_test_sandbox");
+  out.both = await message(stripe.createEmbeddedCheckoutPage(
+    {clientSecret: "cs_test_a_secret_b", fetchClientSecret: async () => "cs_test_a_secret_b"}));
+  const checkout = await stripe.createEmbeddedCheckoutPage(
+    {fetchClientSecret: async () => "cs_test_abc_secret_def"});
+  out.second = await message(
+    stripe.createEmbeddedCheckoutPage({clientSecret: "cs_test_x_secret_y"}));
+  const host = document.body.appendChild(document.createElement("div"));
+  const frames = () => host.querySelectorAll("iframe").length;
+  checkout.mount(host); out.mounted = frames();
+  out.src = host.querySelector("iframe").src;
+  try { checkout.mount(host); } catch (error) { out.mountTwice = error.message; }
+  checkout.unmount(); out.unmounted = frames();
+  checkout.mount(host); out.remounted = frames();
+  checkout.destroy(); out.destroyed = frames();
+  try { checkout.mount(host); } catch (error) { out.afterDestroy = error.message; }
+  out.afterDestroyNew = await message(
+    stripe.createEmbeddedCheckoutPage({clientSecret: "cs_test_x_secret_y"}));
+  return out;
+}"""
+
+
+def test_the_stripe_js_stand_in_keeps_stripe_rules(page: Any, web_stack: LiveStack) -> None:
+    page.goto("/app-config.json")
+    page.add_script_tag(url=f"{web_stack.sandbox_url}/_sandbox/stripe.js")
+    out = page.evaluate(STAND_IN_LIFECYCLE)
+    assert "Invalid API Key" in out["secretKey"]
+    assert "exactly one" in out["both"]
+    assert "multiple" in out["second"]  # one embedded checkout per page
+    assert out["mounted"] == 1 and out["unmounted"] == 0 and out["remounted"] == 1
+    assert out["src"] == f"{web_stack.sandbox_url}/_sandbox/checkout/cs_test_abc?embedded=1"
+    assert "already mounted" in out["mountTwice"]
+    assert out["destroyed"] == 0 and "destroyed" in out["afterDestroy"]
+    assert out["afterDestroyNew"] == "ok"

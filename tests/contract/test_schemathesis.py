@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -81,3 +82,21 @@ def test_the_api_answers_as_documented(case: Any, contract_stack: LiveStack) -> 
         checks=ALL_CHECKS,
         timeout=30,
     )
+
+
+def test_a_refused_field_is_named(contract_stack: LiveStack) -> None:
+    body = {
+        "eventTypeId": 1001,
+        "start": "2030-01-07T09:00:00Z",
+        "attendee": {"name": "Alan Turing", "email": "not-an-email", "timeZone": "Europe/London"},
+    }
+    response = httpx.post(
+        f"{contract_stack.api_url}/api/checkout-sessions",
+        json=body,
+        headers={"Authorization": f"Bearer {contract_stack.token()}"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert [error["field"] for error in problem["errors"]] == ["attendee.email"]
+    assert problem["detail"].startswith("attendee.email: ")

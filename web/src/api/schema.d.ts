@@ -737,9 +737,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -910,9 +910,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1090,9 +1090,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1191,9 +1191,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1275,9 +1275,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1431,9 +1431,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1485,9 +1485,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1586,9 +1586,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1687,9 +1687,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1791,9 +1791,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1881,9 +1881,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -1971,9 +1971,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -2091,9 +2091,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -2211,9 +2211,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -2250,9 +2250,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -2312,9 +2312,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -2349,9 +2349,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "about:blank",
-                     *       "title": "Error",
-                     *       "status": 0,
-                     *       "detail": "An error occurred."
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
