@@ -46,7 +46,8 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Itera
     def mount(app, container, sandbox_url):  # type: ignore[no-untyped-def]
         mount_web_app(app, container, sandbox_url, dist=web_dist)
 
-    with live_stack(f"sqlite:///{database}", mount=mount) as stack:
+    # A short confirm wait, so that a slow calendar shows the page's "still being booked".
+    with live_stack(f"sqlite:///{database}", mount=mount, confirm_wait_seconds=2.0) as stack:
         yield stack
 
 

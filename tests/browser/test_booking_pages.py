@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,46 @@ def test_calcom_refusing_the_booking_is_refunded_on_the_page(
         assert "your payment of $75.00 has been refunded to your card" in words
     finally:
         httpx.delete(f"{web_stack.sandbox_url}/_sandbox/faults")
+
+
+def test_a_slow_calendar_shows_pending_with_what_to_do_then_booked(
+    page: Any, web_stack: LiveStack, tmp_path: Path
+) -> None:
+    steps = Steps(page, tmp_path)
+    slow = {"service": "calcom", "method": "POST", "path": "/v2/bookings", "delayMs": 5000}
+    armed = httpx.post(f"{web_stack.sandbox_url}/_sandbox/faults", json=slow)
+    assert armed.status_code in (200, 201), armed.text
+    try:
+        choose_slot_and_fill(page, steps)
+        pay(page, steps, "4242 4242 4242 4242")
+        page.get_by_role(
+            "heading", name="Payment received; your booking is still being made"
+        ).wait_for()
+        page.get_by_text("You do not need to do anything").wait_for()
+        steps.shot("pending")
+        assert "if it cannot be made the payment is refunded" in page.locator("main").inner_text()
+        booked_words(page, steps)
+    finally:
+        httpx.delete(f"{web_stack.sandbox_url}/_sandbox/faults")
+
+
+def test_a_checkout_never_paid_says_so(page: Any, web_stack: LiveStack, tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {web_stack.token('demo-user')}"}  # the page's user
+    soon = datetime.now(UTC) + timedelta(days=2)
+    with httpx.Client(base_url=web_stack.api_url, headers=headers, timeout=30) as api:
+        slots = api.get(
+            "/api/event-types/1002/slots",
+            params={"start": soon.isoformat(), "end": (soon + timedelta(days=7)).isoformat()},
+        )
+        assert slots.status_code == 200, slots.text
+        attendee = {"name": "Grace", "email": "grace@example.com", "timeZone": "UTC"}
+        body = {"eventTypeId": 1002, "start": slots.json()[0]["start"], "attendee": attendee}
+        checkout = api.post("/api/checkout-sessions", json=body)
+        assert checkout.status_code == 201, checkout.text
+    page.goto(f"/return?session_id={checkout.json()['checkoutSessionId']}")
+    page.get_by_role("heading", name="This checkout has not been paid").wait_for(timeout=5_000)
+    Steps(page, tmp_path).shot("unpaid")
+    assert "Nothing was charged and nothing is booked" in page.locator("main").inner_text()
 
 
 def test_cancel_from_my_bookings(page: Any, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ class LiveStack:
 def live_stack(
     database_url: str,
     mount: Callable[[FastAPI, Container, str], None] | None = None,
+    confirm_wait_seconds: float = 10.0,
     **settings: Any,
 ) -> Iterator[LiveStack]:
     """``mount(app, container, sandbox_url)`` adds routes (the web app) before serving."""
@@ -61,6 +62,7 @@ def live_stack(
         container = build_container(
             Settings(**values),
             poll_interval=0.2,
+            confirm_wait_seconds=confirm_wait_seconds,
             fulfilment_retry=FulfilmentRetry(attempts=3, initial_delay=0.05, max_delay=0.2),
         )
         try:
