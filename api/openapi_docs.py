@@ -143,6 +143,35 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+# OpenAPI links: what a client (and schemathesis's stateful run) can do next with an answer.
+_BOOKING = {"booking_id": "$response.body#/bookingId"}
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("listEventTypes", "200"): {
+        "ListSlots": {
+            "operationId": "listSlots",
+            "parameters": {"event_type_id": "$response.body#/0/id"},
+        },
+        "CreateCheckoutSession": {
+            "operationId": "createCheckoutSession",
+            "requestBody": {"eventTypeId": "$response.body#/0/id"},
+        },
+    },
+    ("createCheckoutSession", "201"): {
+        "GetBooking": {"operationId": "getBooking", "parameters": _BOOKING},
+        "ConfirmBooking": {
+            "operationId": "confirmBooking",
+            "requestBody": {"checkoutSessionId": "$response.body#/checkoutSessionId"},
+        },
+        "CancelBooking": {"operationId": "cancelBooking", "parameters": _BOOKING},
+        "BookingHistory": {"operationId": "bookingHistory", "parameters": _BOOKING},
+    },
+    ("confirmBooking", "200"): {
+        "GetBooking": {"operationId": "getBooking", "parameters": _BOOKING},
+        "CancelBooking": {"operationId": "cancelBooking", "parameters": _BOOKING},
+    },
+}
+
+
 def operation_id(route: APIRoute) -> str:
     """camelCase of the handler's name (``create_checkout_session`` -> ``createCheckoutSession``):
     stable across path changes, and the name the generated client's callers see."""
@@ -194,6 +223,10 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _complete_operation(operation: dict[str, Any]) -> None:
     answers: dict[str, Any] = operation.setdefault("responses", {})
+    for status, answer in answers.items():
+        links = LINKS.get((operation.get("operationId", ""), status))
+        if links:
+            answer["links"] = links
     if "422" in answers:
         answers["422"] = problem_response(422)
     if operation.get("security"):
