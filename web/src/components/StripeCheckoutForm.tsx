@@ -2,7 +2,7 @@
 // the same code runs against real Stripe.js and against the sandbox's stand-in.
 import { EmbeddedCheckout, EmbeddedCheckoutProvider } from "@stripe/react-stripe-js";
 import type { Stripe } from "@stripe/stripe-js";
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { asProblem, problemText, type ApiClient, type Confirmation } from "../api/client";
 
 interface Props {
@@ -13,39 +13,42 @@ interface Props {
   onConfirmed: (confirmation: Confirmation) => void;
 }
 
-export function StripeCheckoutForm({
-  api,
-  stripe,
-  clientSecret,
-  checkoutSessionId,
-  onConfirmed,
-}: Props) {
-  const [state, setState] = useState<"paying" | "confirming" | string>("paying");
-  // The provider accepts its options once: keep them stable across renders.
+type Phase = { name: "paying" } | { name: "confirming" } | { name: "failed"; message: string };
+
+export function StripeCheckoutForm(props: Props) {
+  const [phase, setPhase] = useState<Phase>({ name: "paying" });
+  // The provider takes its options once, so they must not change between renders; the
+  // latest props are read through a ref when the payment completes.
+  const latest = useRef(props);
+  latest.current = props;
   const options = useMemo(
     () => ({
-      clientSecret,
+      clientSecret: props.clientSecret,
       onComplete: async () => {
-        setState("confirming");
+        const { api, checkoutSessionId, onConfirmed } = latest.current;
+        setPhase({ name: "confirming" });
         const { data, error, response } = await api.POST("/api/bookings/confirm", {
           body: { checkoutSessionId },
         });
         if (data) onConfirmed(data);
-        else setState(problemText(asProblem(error, response)));
+        else setPhase({ name: "failed", message: problemText(asProblem(error, response)) });
       },
     }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [clientSecret],
+    [props.clientSecret],
   );
   return (
     <section className="card" aria-labelledby="pay-title">
       <h1 id="pay-title">Pay for your session</h1>
-      {state === "confirming" && <p aria-live="polite">Payment received; confirming your booking…</p>}
-      {state !== "paying" && state !== "confirming" && (
-        <p role="alert" className="error">{state}</p>
+      {phase.name === "confirming" && (
+        <p aria-live="polite">Payment received; confirming your booking…</p>
       )}
-      <div id="checkout" hidden={state !== "paying"}>
-        <EmbeddedCheckoutProvider stripe={stripe} options={options}>
+      {phase.name === "failed" && (
+        <p role="alert" className="error">
+          {phase.message}
+        </p>
+      )}
+      <div id="checkout" hidden={phase.name !== "paying"}>
+        <EmbeddedCheckoutProvider stripe={props.stripe} options={options}>
           <EmbeddedCheckout />
         </EmbeddedCheckoutProvider>
       </div>
