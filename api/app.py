@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from api import (
     routes_bookings,
     routes_cancellations,
+    routes_catalog,
     routes_finance,
     routes_health,
     routes_payouts,
@@ -21,6 +22,7 @@ from api.dependencies import ApiServices
 from api.docs import install_offline_docs
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
+from api.openapi_docs import install_openapi, operation_id
 from api.problems import Problem, install_problem_handlers
 from ledger import (
     BookingNotFound,
@@ -36,7 +38,13 @@ log = logging.getLogger("mentorpay.api")
 
 
 def create_app(services: ApiServices) -> FastAPI:
-    app = FastAPI(title="mentorpay", version="0.1.0", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="mentorpay",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
     app.state.services = services
     app.state.metrics = Metrics()
     install_problem_handlers(app)
@@ -44,12 +52,14 @@ def create_app(services: ApiServices) -> FastAPI:
     install_offline_docs(app)
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
+    app.include_router(routes_catalog.router)
     app.include_router(routes_payouts.router)
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_health.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware)
+    install_openapi(app)
     return app
 
 

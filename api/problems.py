@@ -46,15 +46,32 @@ def problem_response(
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extensions)
+    body.update({key: value for key, value in extensions.items() if value is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Only location and message: echoing the rejected input could leak what the client sent.
-    return [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", "")} for error in exc.errors()
-    ]
+    # Only field, location and message: echoing the rejected input could leak what was sent.
+    errors = []
+    for error in exc.errors():
+        loc = list(error.get("loc", ()))
+        names = loc[1:] if loc and loc[0] in _LOCATIONS else loc
+        field = ".".join(str(part) for part in names) or (str(loc[0]) if loc else "")
+        errors.append({"field": field, "loc": loc, "msg": error.get("msg", "")})
+    return errors
+
+
+def _validation_detail(errors: list[dict[str, Any]]) -> str:
+    """The first refused field in words, so a client that shows only ``detail`` still says
+    which field to fix."""
+    if not errors:
+        return "The request did not validate."
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first['field']}: {first['msg']}{more}" if first["field"] else first["msg"] + more
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -67,6 +84,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {
+            400: "Bad Request",
             401: "Unauthorized",
             403: "Forbidden",
             404: "Not Found",
@@ -78,9 +96,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(
-            422, "Invalid request", "The request did not validate.", errors=_validation_errors(exc)
-        )
+        errors = _validation_errors(exc)
+        return problem_response(422, "Invalid request", _validation_detail(errors), errors=errors)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

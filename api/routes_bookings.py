@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from api.auth import Principal, current_principal, require_roles
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 from api.schemas import (
     MAX_EVENT_TYPE_ID,
@@ -45,7 +46,11 @@ def _within_reach(field: str, value: datetime) -> None:
         )
 
 
-@router.get("/event-types/{event_type_id}/slots", response_model=list[SlotView])
+@router.get(
+    "/event-types/{event_type_id}/slots",
+    response_model=list[SlotView],
+    responses=responses(404, 422, 503, s404="The event type is not sold here"),
+)
 def list_slots(
     event_type_id: Annotated[int, Path(gt=0, le=MAX_EVENT_TYPE_ID)],
     start: datetime,
@@ -64,7 +69,20 @@ def list_slots(
     return [SlotView(start=slot.start, end=slot.end) for slot in slots]
 
 
-@router.post("/checkout-sessions", status_code=201, response_model=CheckoutSessionResponse)
+@router.post(
+    "/checkout-sessions",
+    status_code=201,
+    response_model=CheckoutSessionResponse,
+    responses=responses(
+        404,
+        409,
+        422,
+        503,
+        s404="Unknown event type",
+        s409="The slot is not free (any more)",
+        s422="Invalid body, a slot in the past, or an Idempotency-Key reused with another body",
+    ),
+)
 def create_checkout_session(
     body: CheckoutSessionRequest,
     # Only attendees book: a mentor, finance or admin token is refused (403).
@@ -96,7 +114,21 @@ def create_checkout_session(
     )
 
 
-@router.post("/bookings/confirm", response_model=ConfirmResponse)
+@router.post(
+    "/bookings/confirm",
+    response_model=ConfirmResponse,
+    responses={
+        202: {"model": ConfirmResponse, "description": "Paid; the booking is still being made"},
+        **responses(
+            404,
+            409,
+            422,
+            503,
+            s404="No such checkout, payment or booking of the caller's",
+            s409="The payment does not match the booking (it will be refunded)",
+        ),
+    },
+)
 def confirm_booking(
     body: ConfirmRequest,
     response: Response,
@@ -119,7 +151,8 @@ def confirm_booking(
     )
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingView)
+# ":uuid": "/bookings/confirm" is then a path of its own (GET there is 405, not a bad id).
+@router.get("/bookings/{booking_id:uuid}", response_model=BookingView, responses=responses(404))
 def get_booking(
     booking_id: UUID,
     principal: Annotated[Principal, Depends(current_principal)],
@@ -147,7 +180,7 @@ def get_booking(
     return _booking_view(booking, payment)
 
 
-@router.get("/bookings", response_model=list[BookingView])
+@router.get("/bookings", response_model=list[BookingView], responses=responses(422))
 def list_my_bookings(
     principal: Annotated[Principal, Depends(current_principal)],
     c: Annotated[ApiServices, Depends(services)],

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from api.auth import Principal, current_principal
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 
 router = APIRouter(prefix="/api")
 
@@ -45,7 +46,13 @@ class CancellationView(BaseModel):
     refund: RefundView
 
 
-@router.post("/bookings/{booking_id}/cancel", response_model=CancellationView)
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    response_model=CancellationView,
+    responses=responses(
+        404, 409, 422, s409="Being paid for or booked right now, or the session is over"
+    ),
+)
 def cancel_booking(
     booking_id: UUID,
     principal: Annotated[Principal, Depends(current_principal)],

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, require_roles
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 from ledger import BookingNotFound
 from projections.event_log import aggregate_history, head_position, read_events
@@ -25,7 +26,7 @@ FinanceUser = Annotated[Principal, Depends(require_roles("finance", "admin"))]
 MAX_EVENTS_PAGE = 1000
 
 
-@router.get("/events")
+@router.get("/events", responses=responses(403, 422))
 def list_events(
     _: FinanceUser,
     c: Annotated[ApiServices, Depends(services)],
@@ -41,7 +42,7 @@ def list_events(
     }
 
 
-@router.get("/accounts")
+@router.get("/accounts", responses=responses(403, 503))
 def list_accounts(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Debits, credits and balance (debits minus credits) per account and currency."""
     rows, position = _balances(c)
@@ -60,7 +61,7 @@ def list_accounts(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) 
     }
 
 
-@router.get("/trial-balance")
+@router.get("/trial-balance", responses=responses(403, 503))
 def trial_balance(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Per currency: total debits and credits of every account, and whether they agree."""
     rows, position = _balances(c)
@@ -80,7 +81,7 @@ def trial_balance(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) 
     }
 
 
-@router.get("/bookings/{booking_id}/history")
+@router.get("/bookings/{booking_id}/history", responses=responses(403, 404, 422))
 def booking_history(
     booking_id: UUID, _: FinanceUser, c: Annotated[ApiServices, Depends(services)]
 ) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.dependencies import ApiServices, services
+from api.openapi_docs import METRICS_RESPONSES, READYZ_RESPONSES
 
 router = APIRouter()
 MAX_READY_LAG = 1000
@@ -18,7 +19,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=READYZ_RESPONSES)
 def readyz(c: Annotated[ApiServices, Depends(services)]) -> Response:
     try:
         head = c.head_position()
@@ -32,7 +33,7 @@ def readyz(c: Annotated[ApiServices, Depends(services)]) -> Response:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse, responses=METRICS_RESPONSES)
 def metrics(request: Request, c: Annotated[ApiServices, Depends(services)]) -> Response:
     registry = request.app.state.metrics
     head = c.head_position()

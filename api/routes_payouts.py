@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 
 router = APIRouter(prefix="/api", tags=["payouts"])
@@ -50,6 +51,7 @@ def require_cron_secret(
     "/cron/process-payouts",
     response_model=PayoutRunView,
     dependencies=[Depends(require_cron_secret)],
+    responses=responses(401, 503, s401="Not the cron secret"),
 )
 def process_payouts(c: Annotated[ApiServices, Depends(services)]) -> PayoutRunView:
     """Run the payouts once now (waits while another run is in progress) and return counts."""

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 
 router = APIRouter(prefix="/api/webhooks")
 
 
-@router.post("/stripe")
+@router.post(
+    "/stripe", responses=responses(400, 413, 503, s400="Bad signature or a malformed event")
+)
 def stripe_webhook(
     request: Request,
     c: Annotated[ApiServices, Depends(services)],

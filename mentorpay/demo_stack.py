@@ -1,25 +1,22 @@
 """``mentorpay demo``: the sandbox, the API and its workers in one process on a fresh SQLite
-database of its own (``var/demo.db``), the demo catalogue loaded, and a page where a person can
-book and pay. It writes ``var/demo.env``, the environment the CLI needs to act on it."""
+database of its own (``var/demo.db``), the demo catalogue loaded, and the web app (``web/dist``)
+where a person can book and pay, see their bookings and cancel, and a mentor sees their
+sessions. It writes ``var/demo.env``, the environment the CLI needs to act on it."""
 
 from __future__ import annotations
 
 import threading
-from importlib import resources
 from pathlib import Path
 
 import typer
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
-from mentorpay.auth_tokens import issue_token
-from mentorpay.bootstrap import Container, build_container
+from mentorpay.bootstrap import build_container
 from mentorpay.servers import BackgroundServer
 from mentorpay.settings import Settings
+from mentorpay.web_app import mount_web_app
 from projections.catalog_file import read_catalog_file
 from sandbox.app import create_app as create_sandbox_app
 
-DEMO_USER = "demo-user"
 DEMO_CATALOG = Path(__file__).with_name("demo_catalog.yaml")
 # The demo's own database: its sandbox keeps Stripe and Cal.com in memory, so the ledger must
 # start empty with it each time (a ledger that outlived its sandbox would disagree with it).
@@ -55,34 +52,6 @@ def write_demo_env(settings: Settings, path: Path = DEMO_ENV_FILE) -> Path:
     return path
 
 
-def mount_demo_page(app: FastAPI, container: Container, sandbox_url: str) -> None:
-    page = resources.files("mentorpay").joinpath("demo_page.html").read_text(encoding="utf-8")
-    token = issue_token(
-        container.settings.jwt_secret.get_secret_value(), DEMO_USER, "user", ttl_minutes=24 * 60
-    )
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    @app.get("/return", response_class=HTMLResponse, include_in_schema=False)
-    def demo_page() -> str:
-        return page
-
-    @app.get("/demo/config", include_in_schema=False)
-    def demo_config() -> dict[str, object]:
-        return {
-            "token": token,
-            "sandbox": sandbox_url,
-            "eventTypes": [
-                {
-                    "id": e.id,
-                    "title": e.title,
-                    "amount": e.price.amount,
-                    "currency": e.price.currency,
-                }
-                for e in container.catalog.event_types()
-            ],
-        }
-
-
 def run_demo_stack(settings: Settings, host: str, port: int, sandbox_port: int) -> None:
     from api.app import create_app
 
@@ -102,7 +71,7 @@ def run_demo_stack(settings: Settings, host: str, port: int, sandbox_port: int) 
             container.catalog.load(read_catalog_file(DEMO_CATALOG))
             container.start_workers()
             app = create_app(container.api_services())
-            mount_demo_page(app, container, sandbox_server.url)
+            mount_web_app(app, container, sandbox_server.url)
             with BackgroundServer(app, host=host, port=port) as api_server:
                 sandbox_app.state.sandbox.add_webhook_endpoint(
                     f"{api_server.url}/api/webhooks/stripe",
@@ -110,6 +79,8 @@ def run_demo_stack(settings: Settings, host: str, port: int, sandbox_port: int) 
                 )
                 typer.echo(f"mentorpay demo on {settings.database_url}")
                 typer.echo(f"  book and pay:   {api_server.url}/")
+                typer.echo(f"  my bookings:    {api_server.url}/bookings")
+                typer.echo(f"  mentor:         {api_server.url}/mentor")
                 typer.echo(f"  API docs:       {api_server.url}/docs")
                 typer.echo(f"  sandbox:        {sandbox_server.url} (Stripe /v1, Cal.com /v2)")
                 typer.echo(f"  CLI on it:      set -a; . {env_file}; set +a")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ledger import Booking
+from ledger import Booking, BookingStatus
 from ledger.events import DomainEvent
 from projections.store import Transaction
 
@@ -171,6 +171,17 @@ def open_checkout_expiries(tx: Transaction, user_id: str, now: datetime) -> list
     """When each of a user's unpaid, unexpired checkouts expires."""
     rows = tx.execute(
         "SELECT expires_at FROM bookings WHERE user_id = %s AND status = %s",
-        (user_id, "AWAITING_PAYMENT"),
+        (user_id, BookingStatus.AWAITING_PAYMENT),
     ).fetchall()
     return [row["expires_at"] for row in rows if row["expires_at"] > now]
+
+
+def upcoming_bookings_of_mentor(
+    tx: Transaction, mentor_id: str, now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """A mentor's sessions that have not ended yet, soonest first (``bookings_mentor_idx``)."""
+    return tx.execute(
+        "SELECT * FROM bookings WHERE mentor_id = %s AND end_time > %s "
+        "ORDER BY start_time LIMIT %s",
+        (mentor_id, now, limit),
+    ).fetchall()

@@ -7,6 +7,7 @@ copies the price it was sold at into its ``Requested`` event, so history never d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ledger import Money
 from projections.catalog_file import CatalogFile
@@ -128,3 +129,15 @@ def _event_type(row: Row) -> EventType:
 def create_catalog_tables(tx: Transaction) -> None:
     for statement in SCHEMA:
         tx.execute(statement)
+
+
+# -- read queries ---------------------------------------------------------------------------
+
+
+def event_types_with_mentors(tx: Transaction) -> list[dict[str, Any]]:
+    """Every event type with its mentor's name, by id (what a booking page offers)."""
+    return tx.execute(
+        "SELECT e.id, e.title, e.duration_minutes, e.price_amount, e.currency, "
+        "m.id AS mentor_id, m.name AS mentor_name "
+        "FROM catalog_event_types e JOIN catalog_mentors m ON m.id = e.mentor_id ORDER BY e.id"
+    ).fetchall()

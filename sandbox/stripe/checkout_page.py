@@ -17,6 +17,8 @@ from sandbox.stripe.payments import redirect_url
 from sandbox.stripe.store import LineItem
 
 _TEMPLATE = Template(files("sandbox.stripe").joinpath("checkout_page.html").read_text("utf-8"))
+# Served at /_sandbox/stripe.js: mounts this page in an iframe for embedded Checkout.
+STRIPE_JS = files("sandbox.stripe").joinpath("stripe_js.js").read_text("utf-8")
 
 _FORM = """<form id="pay-form">
     <label for="email">Email</label>
@@ -45,7 +47,7 @@ def render_checkout_page(session: dict[str, Any], items: list[LineItem]) -> str:
             email=escape(session["customer_email"] or ""), total=escape(total)
         )
     elif session["status"] == "complete":
-        link = f' <a href="{escape(target)}">Continue</a>' if target else ""
+        link = f' <a href="{escape(target)}" target="_top">Continue</a>' if target else ""
         body = f'<p class="status">This checkout is paid.{link}</p>'
     else:
         body = '<p class="status">This checkout session has expired.</p>'

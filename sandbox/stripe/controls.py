@@ -14,7 +14,11 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sandbox.stripe.checkout_page import render_checkout_page, render_missing_page
+from sandbox.stripe.checkout_page import (
+    STRIPE_JS,
+    render_checkout_page,
+    render_missing_page,
+)
 from sandbox.stripe.errors import StripeError
 from sandbox.stripe.store import snapshot
 
@@ -97,6 +101,11 @@ def build_controls_router(emulator: StripeEmulator) -> APIRouter:
             return HTMLResponse(
                 render_checkout_page(snapshot(session), em.payments.line_items(session_id))
             )
+
+    @router.get("/stripe.js")
+    def stripe_js() -> Response:
+        """The stand-in for Stripe.js: embedded Checkout around the page above."""
+        return Response(STRIPE_JS, media_type="text/javascript; charset=utf-8")
 
     @router.post("/webhook-endpoints", status_code=201)
     def add_webhook_endpoint(body: WebhookEndpointRequest) -> dict[str, Any]:
