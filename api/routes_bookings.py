@@ -74,13 +74,18 @@ def list_slots(
     status_code=201,
     response_model=CheckoutSessionResponse,
     responses=responses(
+        403,
         404,
         409,
         422,
+        429,
         503,
+        s403="Only role user opens a checkout",
         s404="Unknown event type",
         s409="The slot is not free (any more)",
+        s429="Too many open checkouts, or too many created in a short time (see Retry-After)",
         s422="Invalid body, a slot in the past, or an Idempotency-Key reused with another body",
+        s503="Stripe or Cal.com is briefly unavailable: retry with the same key after Retry-After",
     ),
 )
 def create_checkout_session(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mentorpay.web_app import mount_web_app
-from tests.contract.live_stack import LiveStack, live_stack
+from tests.support.live_stack import LiveStack, live_stack
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 CHROMIUM = os.environ.get("MENTORPAY_CHROMIUM", "/usr/bin/chromium")

@@ -15,7 +15,10 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Steps
-from tests.contract.live_stack import LiveStack
+from tests.support.live_stack import LiveStack
+
+# Drives a real chromium against the stack on loopback.
+pytestmark = pytest.mark.integration
 
 TIME_ZONE = "America/New_York"  # the visitor's, unlike either mentor's
 

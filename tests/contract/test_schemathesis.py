@@ -21,7 +21,10 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 
 from api.openapi_docs import document
-from tests.contract.live_stack import CRON_SECRET, LiveStack, live_stack
+from tests.support.live_stack import CRON_SECRET, LiveStack, live_stack
+
+# Serves the API on loopback and sends it generated requests.
+pytestmark = pytest.mark.integration
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()
@@ -64,7 +67,12 @@ schema = schemathesis.openapi.from_dict(strict(document()), config=CONFIG)
 
 
 def credentials(path: str, stack: LiveStack) -> dict[str, str]:
-    token = CRON_SECRET if path == "/api/cron/process-payouts" else stack.token("user-1", "admin")
+    if path == "/api/cron/process-payouts":
+        token = CRON_SECRET
+    elif path == "/api/checkout-sessions":
+        token = stack.token("user-1", "user")  # only attendees open checkouts
+    else:
+        token = stack.token("user-1", "admin")
     return {"Authorization": f"Bearer {token}"}
 
 

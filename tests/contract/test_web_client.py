@@ -13,6 +13,9 @@ import pytest
 
 from api.openapi_docs import document
 
+# Runs node (openapi-typescript, tsc) in subprocesses.
+pytestmark = pytest.mark.integration
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 BIN = WEB / "node_modules" / ".bin"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,15 +14,12 @@ from api.app import create_app
 from mentorpay.auth_tokens import issue_token
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.servers import BackgroundServer
-from mentorpay.settings import Settings
 from processes.managers.fulfilment import FulfilmentRetry
 from projections.catalog_file import read_catalog_file
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
+from tests.support.stack import DEMO_CATALOG, JWT_SECRET, WEBHOOK_SECRET, settings_for
 
-DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
-WEBHOOK_SECRET = "whsec_live_stack"
-JWT_SECRET = "live-stack-jwt-secret-0123456789abcdef"
 CRON_SECRET = "live-stack-cron-secret"
 
 
@@ -49,18 +45,8 @@ def live_stack(
     """``mount(app, container, sandbox_url)`` adds routes (the web app) before serving."""
     sandbox_state = SandboxState()
     with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
-        values: dict[str, Any] = {
-            "database_url": database_url,
-            "stripe_api_base": sandbox_server.url,
-            "calcom_api_base": sandbox_server.url,
-            "stripe_webhook_secret": WEBHOOK_SECRET,
-            "jwt_secret": JWT_SECRET,
-            "cron_secret": CRON_SECRET,
-            "smtp_url": None,
-            **settings,
-        }
         container = build_container(
-            Settings(**values),
+            settings_for(database_url, sandbox_server.url, cron_secret=CRON_SECRET, **settings),
             poll_interval=0.2,
             confirm_wait_seconds=confirm_wait_seconds,
             fulfilment_retry=FulfilmentRetry(attempts=3, initial_delay=0.05, max_delay=0.2),
