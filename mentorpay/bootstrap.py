@@ -16,7 +16,7 @@ from mentorpay.settings import Settings
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.managers.calendar_cancellation import CalendarCancellation
-from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
+from processes.managers.fulfilment import Fulfilment
 from processes.managers.notifications import Notifications, SmtpMailer
 from processes.managers.refunds import Refunds
 from processes.managers.reservations import ReservationRelease
@@ -28,10 +28,12 @@ from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection
 from projections.catalog import Catalog
-from projections.follower import Follower, Process, Projection
+from projections.dispatch import WorkDispatcher
+from projections.follower import Follower, Process, Projection, RetryPolicy
 from projections.journal import JournalProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
+from projections.work_pool import ProcessWorker, WorkPool, WorkSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +52,24 @@ class Container:
     payouts: PayoutService
     cancellations: CancellationService
     slots: SlotService
+    dispatcher: Follower
+    work: WorkPool
     payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
-    processes: dict[str, Follower] = field(default_factory=dict)
+    # Each process manager's share of the work pool (start/stop/wait_for, as a follower has).
+    processes: dict[str, ProcessWorker] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def followers(self) -> list[Follower]:
-        return [*self.projections.values(), *self.processes.values()]
+        """Every follower of the log: the read models and the work dispatcher."""
+        return [*self.projections.values(), self.dispatcher]
 
     def start_workers(self) -> None:
-        """Run every projection and process manager on threads of this process."""
+        """Run every projection, the dispatcher and the work pool on threads of this process."""
         for follower in self.followers:
             follower.start()
+        self.work.start()
         self.payout_schedule = PayoutSchedule(
             self.payouts, self.settings.payout_interval_seconds, self.stopping
         )
@@ -89,6 +96,7 @@ class Container:
         self.stopping.set()
         if self.payout_schedule is not None:
             self.payout_schedule.stop()
+        self.work.stop()
         for follower in self.followers:
             follower.stop()
         self.stripe.close()
@@ -106,7 +114,7 @@ def build_container(
     settings: Settings,
     *,
     poll_interval: float = 1.0,
-    fulfilment_retry: FulfilmentRetry | None = None,
+    work: WorkSettings | None = None,
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
     ledger = Ledger(eventsourcing_env(settings.database_url))
@@ -130,15 +138,26 @@ def build_container(
     }
     stopping = threading.Event()
     process_managers: list[Process] = [
-        Fulfilment(ledger, calcom, fulfilment_retry, stopping=stopping),
+        Fulfilment(ledger, calcom),
         Refunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
         CalendarCancellation(ledger, calcom, stripe),
     ]
     if settings.smtp_url:
         process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
+    dispatcher = Follower(
+        ledger,
+        store,
+        WorkDispatcher({p.name: tuple(getattr(p, "topics", ())) for p in process_managers}),
+        poll_interval=poll_interval,
+    )
+    work_pool = WorkPool(
+        ledger, store, process_managers, dispatcher, work or work_settings(settings)
+    )
     container = Container(
         settings=settings,
+        dispatcher=dispatcher,
+        work=work_pool,
         ledger=ledger,
         store=store,
         catalog=catalog,
@@ -164,7 +183,17 @@ def build_container(
         stopping=stopping,
     )
     for process in process_managers:
-        container.processes[process.name] = Follower(
-            ledger, store, process, batch_size=100, poll_interval=poll_interval
-        )
+        container.processes[process.name] = work_pool.worker(process.name)
     return container
+
+
+def work_settings(settings: Settings) -> WorkSettings:
+    return WorkSettings(
+        threads=settings.worker_threads,
+        lease_seconds=settings.work_lease_seconds,
+        retry=RetryPolicy(
+            attempts=settings.work_max_attempts,
+            initial_delay=settings.work_retry_initial_seconds,
+            max_delay=settings.work_retry_max_seconds,
+        ),
+    )

@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     payout_interval_seconds: float = Field(default=3600, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # The process managers' work pool (per worker process) and its retries.
+    worker_threads: int = Field(default=8, ge=1, le=64)
+    work_lease_seconds: float = Field(default=30.0, gt=0)
+    work_max_attempts: int = Field(default=6, ge=1)
+    work_retry_initial_seconds: float = Field(default=0.5, ge=0)
+    work_retry_max_seconds: float = Field(default=30.0, ge=0)
+    # /readyz answers 503 when a read model is this many log positions behind the head.
+    ready_max_lag: int = Field(default=1000, ge=0)
 
 
 @lru_cache(maxsize=1)
