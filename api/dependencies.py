@@ -37,6 +37,7 @@ class ApiServices:
     followers: Sequence[Follower]  # read models and process managers, for metrics
     jwt_secret: str
     cron_secret: str
+    ready_max_lag: int = 1000  # /readyz: a read model further behind the head is not ready
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""

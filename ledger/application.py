@@ -126,7 +126,7 @@ class Ledger(Application[UUID]):
 
     @_retry_on_conflict
     def record_booking_failed(self, *, booking_id: UUID, reason: str, final: bool) -> Booking:
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         final = v.require_bool(final, "final")
         booking = self.get_booking(booking_id)
         if booking.fail(reason, final):
@@ -147,7 +147,7 @@ class Ledger(Application[UUID]):
         decided by the caller's policy; recorded as False when nothing was paid). With
         ``refund`` False a booked session's payment is still paid out to the mentor."""
         by = v.require_choice(by, "by", CANCELLERS)
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         refund = v.require_bool(refund, "refund")
         booking = self.get_booking(booking_id)
         if booking.cancel(by, reason, refund):
@@ -205,7 +205,7 @@ class Ledger(Application[UUID]):
         """Record a Stripe refund; never beyond what was paid, never of paid-out money."""
         refund_id = v.require_text(refund_id, "refund_id", max_length=_ID_LENGTH)
         amount = v.require_money(amount, "amount")
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         payment = self.get_payment(payment_id)
         if payment.knows_refund(refund_id, amount):
             return payment
@@ -251,7 +251,7 @@ class Ledger(Application[UUID]):
 
     @_retry_on_conflict
     def record_payout_failed(self, *, payment_id: UUID, error: str, retryable: bool) -> Payment:
-        error = v.require_text(error, "error")
+        error = v.require_reason(error, "error")
         retryable = v.require_bool(retryable, "retryable")
         payment = self.get_payment(payment_id)
         if payment.fail_payout(error, retryable):
@@ -275,7 +275,7 @@ class Ledger(Application[UUID]):
     ) -> Payment:
         dispute_id = v.require_text(dispute_id, "dispute_id", max_length=_ID_LENGTH)
         amount = v.require_money(amount, "amount")
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         payment = self.get_payment(payment_id)
         if payment.dispute(dispute_id, amount, reason):
             self.save(payment)

@@ -90,6 +90,7 @@ class Container:
             followers=self.followers,
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             cron_secret=self.settings.cron_secret.get_secret_value(),
+            ready_max_lag=self.settings.ready_max_lag,
         )
 
     def close(self) -> None:
