@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from ledger import Ledger
+from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService
 from processes.services.confirmation import ConfirmationService
@@ -37,6 +38,7 @@ class ApiServices:
     followers: Sequence[Follower]  # read models and process managers, for metrics
     jwt_secret: str
     cron_secret: str
+    attention: AttentionService | None = None  # the operations' attention queue
     ready_max_lag: int = 1000  # /readyz: a read model further behind the head is not ready
 
     def head_position(self) -> int:

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import retry
 
 from ledger import validation as v
+from ledger.attention import Attention
 from ledger.booking import Booking, BookingRequest
 from ledger.errors import (
     BookingNotFound,
@@ -33,7 +34,7 @@ from ledger.money import Money
 from ledger.payment import Payment
 from ledger.statuses import CANCELLERS, Disposition
 
-A = TypeVar("A", Booking, Payment)
+A = TypeVar("A", Booking, Payment, Attention)
 
 # Optimistic concurrency: each lost race costs one reload. 16 writers racing on one
 # aggregate need up to 16 rounds; the short wait lets the winner's commit land.
@@ -280,6 +281,42 @@ class Ledger(Application[UUID]):
         if payment.dispute(dispute_id, amount, reason):
             self.save(payment)
         return payment
+
+    # --- operations: the attention queue ------------------------------------------------
+
+    @_retry_on_conflict
+    def record_attention_retry(
+        self, *, key: str, kind: str, subject: str, by: str, reason: str
+    ) -> Attention:
+        """Record that ``by`` asked for another try of attention item ``key``, and why."""
+        item = self._attention_item(key, kind, subject)
+        item.request_retry(
+            v.require_text(by, "by", max_length=_ID_LENGTH), v.require_reason(reason, "reason")
+        )
+        self.save(item)
+        return item
+
+    @_retry_on_conflict
+    def record_attention_resolved(
+        self, *, key: str, kind: str, subject: str, by: str, reason: str
+    ) -> Attention:
+        """Record that ``by`` closed attention item ``key`` without another try, and why
+        (resolving twice is a no-op)."""
+        item = self._attention_item(key, kind, subject)
+        by = v.require_text(by, "by", max_length=_ID_LENGTH)
+        if item.resolve(by, v.require_reason(reason, "reason")):
+            self.save(item)
+        return item
+
+    def get_attention(self, key: str) -> Attention | None:
+        key = v.require_text(key, "key", max_length=_ID_LENGTH)
+        return self._find(Attention.create_id(key), Attention)
+
+    def _attention_item(self, key: str, kind: str, subject: str) -> Attention:
+        key = v.require_text(key, "key", max_length=_ID_LENGTH)
+        kind = v.require_text(kind, "kind", max_length=64)
+        subject = v.require_text(subject, "subject", max_length=_ID_LENGTH)
+        return self._find(Attention.create_id(key), Attention) or Attention.note(key, kind, subject)
 
     # --- queries ------------------------------------------------------------------------
 

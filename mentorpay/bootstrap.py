@@ -20,6 +20,7 @@ from processes.managers.fulfilment import Fulfilment
 from processes.managers.notifications import Notifications, SmtpMailer
 from processes.managers.refunds import Refunds
 from processes.managers.reservations import ReservationRelease
+from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService, CheckoutSettings
 from processes.services.confirmation import ConfirmationService
@@ -52,6 +53,7 @@ class Container:
     payouts: PayoutService
     cancellations: CancellationService
     slots: SlotService
+    attention: AttentionService
     dispatcher: Follower
     work: WorkPool
     payout_schedule: PayoutSchedule | None = None
@@ -91,6 +93,7 @@ class Container:
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             cron_secret=self.settings.cron_secret.get_secret_value(),
             ready_max_lag=self.settings.ready_max_lag,
+            attention=self.attention,
         )
 
     def close(self) -> None:
@@ -155,8 +158,17 @@ def build_container(
     work_pool = WorkPool(
         ledger, store, process_managers, dispatcher, work or work_settings(settings)
     )
+    payouts = PayoutService(
+        ledger,
+        store,
+        catalog,
+        stripe,
+        hold=timedelta(hours=settings.payout_hold_hours),
+        read_model=projections["payments"],
+    )
     container = Container(
         settings=settings,
+        attention=AttentionService(ledger, store, payouts),
         dispatcher=dispatcher,
         work=work_pool,
         ledger=ledger,
@@ -170,14 +182,7 @@ def build_container(
             ledger, stripe, webhook_secret=settings.stripe_webhook_secret.get_secret_value()
         ),
         # The payouts read the same payments follower the workers run (or catch it up, in the CLI).
-        payouts=PayoutService(
-            ledger,
-            store,
-            catalog,
-            stripe,
-            hold=timedelta(hours=settings.payout_hold_hours),
-            read_model=projections["payments"],
-        ),
+        payouts=payouts,
         cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
         slots=SlotService(catalog, calcom),
         projections=projections,

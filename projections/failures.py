@@ -46,6 +46,7 @@ _PERMANENT_TYPES: tuple[type[BaseException], ...] = (
     AssertionError,
     NotImplementedError,
     UnicodeError,
+    ArithmeticError,  # e.g. an integer too large for the column
 )
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     es.IntegrityError,  # an optimistic-concurrency race lost beyond the command's own retries

@@ -357,3 +357,18 @@ def stats(tx: Transaction) -> QueueStats:
         elif status == PARKED:
             parked_count[process] += count
     return QueueStats(queued, oldest, parked_count, retries)
+
+
+def requeue_finished(tx: Transaction, process: str, position: int) -> bool:
+    """Run a finished row again (done, parked or resolved): an operator's retry of work whose
+    outcome did not stick (say a refund that never happened). Handlers are idempotent."""
+    at = _now()
+    tx.execute(
+        f"UPDATE {TABLE} SET status = 'queued', attempts = 0, run_after = %s, updated_at = %s"
+        " WHERE process = %s AND position = %s AND status IN ('done', 'parked', 'resolved')",
+        (at, at, process, position),
+    )
+    changed = tx.rowcount == 1
+    if changed:
+        tx.notify(CHANNEL)
+    return changed

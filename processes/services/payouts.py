@@ -118,20 +118,40 @@ class PayoutService:
             )
         return result
 
+    def retry_one(self, payment_id: UUID) -> PayoutRunResult:
+        """Pay out one payment now, e.g. one whose payout failed for good once the mentor's
+        account is fixed (the attention queue's retry); the same checks as a run."""
+        with self._exclusive_run():
+            payment = self._ledger.get_payment(payment_id)
+            candidate = PayoutCandidate(
+                payment_id=str(payment.id),
+                booking_id=str(payment.booking_id),
+                mentor_id=payment.mentor_id,
+                status=payment.status,
+                paid_at=payment.paid_at,
+            )
+            tally = _Tally()
+            self._process(candidate, self._clock(), tally, reopen=True)
+        return tally.result()
+
     # -- one payment ------------------------------------------------------------------------
 
-    def _process(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+    def _process(
+        self, candidate: PayoutCandidate, now: datetime, tally: _Tally, *, reopen: bool = False
+    ) -> None:
         try:
-            self._pay_out(candidate, now, tally)
+            self._pay_out(candidate, now, tally, reopen=reopen)
         except Exception as error:
             # One payment's surprise (a conflicting record, the ledger unreachable) must not
             # stop the others; it stays due and is tried again next run.
             log.exception("payout of payment %s failed", candidate.payment_id)
             tally.failures.append(f"{candidate.payment_id}: {type(error).__name__}: {error}")
 
-    def _pay_out(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+    def _pay_out(
+        self, candidate: PayoutCandidate, now: datetime, tally: _Tally, *, reopen: bool = False
+    ) -> None:
         try:
-            payment = self._make_eligible(candidate, now)
+            payment = self._make_eligible(candidate, now, reopen=reopen)
         except _NotPayable as reason:
             log.error("payment %s cannot be paid out: %s", candidate.payment_id, reason)
             tally.failures.append(f"{candidate.payment_id}: {reason}")
@@ -156,11 +176,15 @@ class PayoutService:
             transfer.id,
         )
 
-    def _make_eligible(self, candidate: PayoutCandidate, now: datetime) -> Payment | None:
-        """The payment cleared for transfer, or None if it may not (or need not) be paid out."""
+    def _make_eligible(
+        self, candidate: PayoutCandidate, now: datetime, *, reopen: bool = False
+    ) -> Payment | None:
+        """The payment cleared for transfer, or None if it may not (or need not) be paid out.
+        ``reopen``: a payout that failed for good is tried again (an operator's retry)."""
         payment_id = UUID(candidate.payment_id)
         payment = self._ledger.get_payment(payment_id)
-        if payment.status == PaymentStatus.SUCCEEDED:
+        reopening = reopen and payment.status == PaymentStatus.PAYOUT_FAILED
+        if payment.status == PaymentStatus.SUCCEEDED or reopening:
             mentor = self._catalog.mentor(payment.mentor_id)
             if mentor is None:
                 raise _NotPayable(f"mentor {payment.mentor_id!r} is not in the catalogue")

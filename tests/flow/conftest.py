@@ -122,14 +122,22 @@ def stack_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+def stack_work() -> WorkSettings:
+    """Override in a test module to change the work pool's threads, lease or retries."""
+    return FLOW_WORK
+
+
+@pytest.fixture
+def stack(
+    database_url: str, stack_settings: dict[str, Any], stack_work: WorkSettings
+) -> Iterator[Stack]:
     sandbox_state = SandboxState()
     with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
         settings = settings_for(database_url, sandbox_server.url, **stack_settings)
         container = build_container(
             settings,
             poll_interval=0.2,
-            work=FLOW_WORK,
+            work=stack_work,
         )
         try:
             container.catalog.load(read_catalog_file(DEMO_CATALOG))
