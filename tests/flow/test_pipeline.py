@@ -15,6 +15,7 @@ import pytest
 import stripe
 
 from ledger import Booking, BookingRequest
+from mentorpay.bootstrap import read_models
 from processes.finance.audit import verify
 from projections.follower import RetryPolicy
 from projections.work_pool import WorkSettings
@@ -261,7 +262,7 @@ def test_a_halted_read_model_is_not_ready_fails_verify_and_is_in_the_attention_q
     halt = stack.container.projections["bookings"].read_halt()
     assert halt is not None and halt.position < head  # stopped before the bad event
 
-    report = verify(stack.container.ledger, stack.container.store, _read_models())
+    report = verify(stack.container.ledger, stack.container.store, read_models())
     assert [f.check for f in report.findings] == ["read-model-halted"]
     result = run_cli(monkeypatch, database_url, "ledger", "verify")
     assert result.exit_code == 1, result.output
@@ -272,9 +273,3 @@ def test_a_halted_read_model_is_not_ready_fails_verify_and_is_in_the_attention_q
         assert [i["id"] for i in items] == ["halt:bookings"]
         refused = admin.post("/api/ops/attention/halt:bookings/resolve", json={"reason": "skip"})
         assert refused.status_code == 409  # a read model never skips an event
-
-
-def _read_models() -> list[Any]:
-    from mentorpay.bootstrap import read_models
-
-    return read_models()
