@@ -33,20 +33,7 @@ def _service(c: ApiServices) -> AttentionService:
 
 
 def _view(item: AttentionItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "kind": item.kind,
-        "status": item.status,
-        "subject": item.subject,
-        "detail": item.detail,
-        "since": item.since.isoformat() if item.since else None,
-        "bookingId": item.booking_id,
-        "paymentId": item.payment_id,
-        "process": item.process,
-        "position": item.position,
-        "attempts": item.attempts,
-        "actions": item.actions,
-    }
+    return item.as_dict()
 
 
 def _by(principal: Principal) -> str:

@@ -39,9 +39,7 @@ def _container() -> Iterator[Container]:
 
 
 def _as_dict(item: AttentionItem) -> dict[str, Any]:
-    data = dict(item.__dict__)
-    data["since"] = item.since.isoformat() if item.since else None
-    return data
+    return item.as_dict()
 
 
 def _by(by: str | None) -> str:

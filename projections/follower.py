@@ -330,6 +330,10 @@ class Follower:
                     self._consumer.create_tables(tx)
                 else:
                     work_queue.create_tables(tx)  # where its failures are parked
+            # Apart from the DDL: a DDL transaction holds table locks that a running follower's
+            # batch (position row first, then its tables) may wait for, so touching the
+            # position row in it as well could deadlock with that batch.
+            with self._store.transaction() as tx:
                 position = tracking.ensure(tx, self.name)
             self._is_set_up = True
             self._set_position(position)

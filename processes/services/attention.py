@@ -63,6 +63,23 @@ class AttentionItem:
     status: str = "open"
     actions: list[dict[str, Any]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The item as the HTTP API and ``attention list --json`` show it."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "subject": self.subject,
+            "detail": self.detail,
+            "since": self.since.isoformat() if self.since else None,
+            "bookingId": self.booking_id,
+            "paymentId": self.payment_id,
+            "process": self.process,
+            "position": self.position,
+            "attempts": self.attempts,
+            "actions": self.actions,
+        }
+
 
 class AttentionService:
     def __init__(self, ledger: Ledger, store: ReadModelStore, payouts: PayoutService) -> None:
@@ -96,7 +113,7 @@ class AttentionService:
 
     def retry(self, key: str, *, by: str, reason: str) -> AttentionItem:
         item = self.get(key)
-        self._ledger.record_attention_retry(
+        record = self._ledger.record_attention_retry(
             key=item.id, kind=item.kind, subject=item.subject, by=by, reason=reason
         )
         if item.kind == PARKED_WORK:
@@ -108,7 +125,9 @@ class AttentionService:
                 halts.clear(tx, item.subject)
         elif item.kind == PAYOUT_FAILED:
             assert item.payment_id is not None
-            self._payouts.retry_one(UUID(item.payment_id))
+            result = self._payouts.retry_one(UUID(item.payment_id), attempt=record.retries)
+            if result.failed:
+                raise NotAllowed(f"the payout failed again: {'; '.join(result.failures)}")
         elif item.kind == REFUND_MISSING:
             self._retry_refund(item)
         return self._with_actions(item)

@@ -118,9 +118,10 @@ class PayoutService:
             )
         return result
 
-    def retry_one(self, payment_id: UUID) -> PayoutRunResult:
+    def retry_one(self, payment_id: UUID, *, attempt: int) -> PayoutRunResult:
         """Pay out one payment now, e.g. one whose payout failed for good once the mentor's
-        account is fixed (the attention queue's retry); the same checks as a run."""
+        account is fixed (the attention queue's retry number ``attempt``); the same checks as
+        a run, and the same look-up of an earlier transfer before a new one is made."""
         with self._exclusive_run():
             payment = self._ledger.get_payment(payment_id)
             candidate = PayoutCandidate(
@@ -130,7 +131,7 @@ class PayoutService:
                 status=payment.status,
                 paid_at=payment.paid_at,
             )
-            tally = _Tally()
+            tally = _Tally(key_suffix=f":retry-{attempt}")
             self._process(candidate, self._clock(), tally, reopen=True)
         return tally.result()
 
@@ -160,7 +161,7 @@ class PayoutService:
             return
         tally.eligible += 1
         try:
-            transfer = self._transfer(payment, tally.accounts)
+            transfer = self._transfer(payment, tally.accounts, tally.key_suffix)
         except (_NotPayable, StripeGatewayError) as error:
             self._record_failure(payment, error, tally)
             return
@@ -201,7 +202,9 @@ class PayoutService:
         # Anything else (paid, refunded, failed for good...) is not ours to touch.
         return payment if payment.status == PaymentStatus.PAYOUT_ELIGIBLE else None
 
-    def _transfer(self, payment: Payment, accounts: dict[str, str | None]) -> TransferInfo:
+    def _transfer(
+        self, payment: Payment, accounts: dict[str, str | None], key_suffix: str = ""
+    ) -> TransferInfo:
         """The transfer for this payment: an earlier attempt's, or a new one."""
         existing = self._existing_transfer(payment)
         if existing is not None:
@@ -230,7 +233,7 @@ class PayoutService:
                 "booking_id": str(payment.booking_id),
                 "mentor_id": payment.mentor_id,
             },
-            idempotency_key=transfer_idempotency_key(payment.id),
+            idempotency_key=transfer_idempotency_key(payment.id) + key_suffix,
         )
 
     def _held_back(self, payment: Payment) -> str | None:
@@ -305,6 +308,8 @@ class _Tally:
     paid_out: int = 0
     failures: list[str] = field(default_factory=list)
     accounts: dict[str, str | None] = field(default_factory=dict)  # account -> refusal or None
+    # A retry after a failure for good needs a fresh key: Stripe replays a key's refusal.
+    key_suffix: str = ""
 
     def result(self) -> PayoutRunResult:
         return PayoutRunResult(

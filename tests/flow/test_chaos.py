@@ -37,8 +37,8 @@ def _faults(cluster: Cluster) -> None:
     stack = cluster.stack
     # Cal.com: outages, a lost answer after the booking was made, slow calls, slots taken.
     _arm(stack, method="POST", path="/v2/bookings", status=500, times=5)
-    _arm(stack, method="POST", path="/v2/bookings", status=0, after_processing=True, times=3)
-    _arm(stack, method="POST", path="/v2/bookings", delay_ms=800, times=6)
+    _arm(stack, method="POST", path="/v2/bookings", status=0, afterProcessing=True, times=3)
+    _arm(stack, method="POST", path="/v2/bookings", delayMs=800, times=6)
     _arm(stack, method="POST", path="/v2/bookings", status=400, message=SLOT_TAKEN, times=4)
     _arm(stack, method="GET", path="/v2/bookings", status=503, times=4)
     # Stripe: the refunds of the bookings that fail meet errors too.

@@ -152,7 +152,7 @@ def test_a_poison_event_is_parked_and_a_retry_completes_it_exactly_once(stack: S
 
 def test_one_hung_calcom_call_holds_up_no_other_booking(stack: Stack) -> None:
     slow = stack.start_checkout(stack.free_slot(skip=30))
-    _arm(stack, method="POST", path="/v2/bookings", delay_ms=20_000)
+    _arm(stack, method="POST", path="/v2/bookings", delayMs=20_000)
     assert stack.pay(slow["checkoutSessionId"]).status_code == 200
     wait_until(lambda: not _armed(stack), timeout=20)  # the slow call is under way now
 

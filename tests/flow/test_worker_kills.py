@@ -25,7 +25,7 @@ def test_kill_9_of_one_of_two_workers_loses_nothing_and_repeats_nothing(cluster:
     stack = cluster.stack
     first, second = cluster.start_worker(), cluster.start_worker()
     # Slow Cal.com calls, so that work is in flight when the worker dies.
-    _arm(stack, method="POST", path="/v2/bookings", delay_ms=1200, times=12)
+    _arm(stack, method="POST", path="/v2/bookings", delayMs=1200, times=12)
     with ThreadPoolExecutor(4) as pool:
         booking_ids = list(pool.map(lambda skip: _book_and_pay(stack, skip), range(10)))
 
