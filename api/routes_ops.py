@@ -43,7 +43,7 @@ def _by(principal: Principal) -> str:
 @router.get("/attention")
 def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Everything that needs a person, oldest first within each kind."""
-    return {"items": [_view(item) for item in _service(c).list()]}
+    return {"items": [_view(item) for item in _service(c).open_items()]}
 
 
 @router.get("/attention/{item_id}")

@@ -57,7 +57,7 @@ def list_items(
 ) -> None:
     """Every open item; exit 0 even when there are some (this is a list, not a check)."""
     with _container() as c:
-        items = c.attention.list()
+        items = c.attention.open_items()
     for item in items:
         if as_json:
             typer.echo(json.dumps(_as_dict(item)))

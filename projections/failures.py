@@ -20,6 +20,7 @@ import enum
 import sqlite3
 
 from eventsourcing import persistence as es
+from eventsourcing.utils import TopicError
 
 from ledger.errors import LedgerError
 
@@ -35,7 +36,7 @@ _PERMANENT_TYPES: tuple[type[BaseException], ...] = (
     es.ProgrammingError,
     es.NotSupportedError,
     es.MapperDeserialisationError,
-    es.TopicError,
+    TopicError,
     sqlite3.DataError,
     sqlite3.ProgrammingError,
     ValueError,  # bad data or a bug: the same input fails again

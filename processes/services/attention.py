@@ -87,7 +87,7 @@ class AttentionService:
         self._store = store
         self._payouts = payouts
 
-    def list(self) -> list[AttentionItem]:
+    def open_items(self) -> list[AttentionItem]:
         items: list[AttentionItem] = []
         items += [_halt_item(h) for h in self._read(halts.all_halts)]
         items += [_work_item(w) for w in self._read(work_queue.parked)]
@@ -106,7 +106,7 @@ class AttentionService:
             return []
 
     def get(self, key: str) -> AttentionItem:
-        for item in self.list():
+        for item in self.open_items():
             if item.id == key:
                 return item
         raise NotFound(f"no open attention item {key!r}")
