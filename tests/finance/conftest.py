@@ -18,7 +18,7 @@ from projections.follower import Follower, Projection
 from projections.journal import JournalProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
-from tests.flow.conftest import stack, stack_settings  # noqa: F401 - fixtures for this package
+from tests.flow.conftest import stack, stack_settings, stack_work  # noqa: F401 - fixtures here
 
 
 def read_models() -> list[Projection]:

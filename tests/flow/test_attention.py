@@ -18,10 +18,11 @@ from tests.flow.test_payouts import (
     sandbox_post,
     stripe_transfers,
 )
-from tests.flow.test_pipeline import _arm, _drained
+from tests.flow.test_pipeline import _arm, _drained, _refunds
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.parametrize("stack_settings", [{"payout_hold_hours": 0}])
+SLOT_TAKEN = "User either already has booking at this time or is not available"
 
 
 def _cli(stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch, *args: str):  # type: ignore[no-untyped-def]
@@ -100,3 +101,32 @@ def test_a_parked_item_is_resolved_with_a_reason(
     assert record is not None and record.resolved
     [(action, by, reason)] = record.actions
     assert action == "resolve" and by.startswith("cli:") and reason == "booked by phone"
+
+
+def test_a_refund_stripe_refuses_for_good_is_parked_and_a_retry_refunds_once(
+    stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = stack.start_checkout(stack.free_slot())
+    booking_id = checkout["bookingId"]
+    # Cal.com says the slot is gone (the booking fails), and Stripe refuses the refund for good.
+    _arm(stack, method="POST", path="/v2/bookings", status=400, message=SLOT_TAKEN)
+    with stack.sandbox_client() as sandbox:
+        refused = {"service": "stripe", "method": "POST", "path": "/v1/refunds", "status": 400}
+        assert sandbox.post("/_sandbox/faults", json=refused).status_code == 201
+    assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
+
+    [item] = wait_until(lambda: _listed(stack, database_url, monkeypatch), timeout=20)
+    assert (item["kind"], item["process"], item["bookingId"]) == (
+        "parked-work",
+        "refunds",
+        booking_id,
+    )
+    assert _refunds(stack, booking_id) == []
+
+    with stack.client("ops-1", "admin") as admin:
+        retried = admin.post(f"/api/ops/attention/{item['id']}/retry", json={"reason": "fixed"})
+    assert retried.status_code == 200, retried.text
+    wait_until(lambda: len(_refunds(stack, booking_id)) == 1, timeout=20)
+    _drained(stack)
+    assert len(_refunds(stack, booking_id)) == 1
+    assert _listed(stack, database_url, monkeypatch) == []
