@@ -3,7 +3,8 @@
 - payouts failed for good (``payments.status = 'payout_failed'``: a retry of the payout run
   would not try them again);
 - failed bookings whose payment is not refunded, when no refund work for that booking is
-  queued, running or parked (a parked one is listed as parked work already).
+  queued, running or parked (a parked one is listed as parked work already) or was resolved
+  by an operator (settled by hand): the safety net for a refund that silently did not happen.
 
 Parked work and halted read models come from ``work_queue`` and ``halts``.
 """
@@ -57,7 +58,7 @@ def missing_refunds(tx: Transaction, limit: int = 500) -> list[MissingRefund]:
         " p.currency, b.updated_at FROM bookings b JOIN payments p ON p.booking_id = b.id"
         " WHERE b.status = %s AND p.amount_refunded < p.amount"
         f" AND NOT EXISTS (SELECT 1 FROM {work_queue.TABLE} w WHERE w.process = %s"
-        " AND w.lane = b.id AND w.status IN ('queued', 'running', 'parked'))"
+        " AND w.lane = b.id AND w.status IN ('queued', 'running', 'parked', 'resolved'))"
         " ORDER BY b.updated_at LIMIT %s",
         (BookingStatus.REJECTED, REFUNDS_PROCESS, limit),
     ).fetchall()

@@ -16,16 +16,18 @@ from projections import tracking, work_queue
 from projections.store import Transaction
 
 NAME = "work-dispatch"
+PAID = Payment.Paid.TOPIC
 
 
 class WorkDispatcher:
     name = NAME
 
     def __init__(self, routes: dict[str, Sequence[str]]) -> None:
-        """``routes``: process manager name -> the topics it handles."""
+        """``routes``: process manager name -> the topics it handles (none: every event)."""
         self._routes = {name: frozenset(topics) for name, topics in routes.items()}
+        everything = any(not topics for topics in self._routes.values())
         wanted = set().union(*self._routes.values()) if self._routes else set()
-        self.topics = tuple(sorted(wanted | {Payment.Paid.TOPIC}))
+        self.topics: tuple[str, ...] = () if everything else tuple(sorted(wanted | {PAID}))
 
     def create_tables(self, tx: Transaction) -> None:
         work_queue.create_tables(tx)
@@ -54,6 +56,6 @@ class WorkDispatcher:
             topic = getattr(type(event), "TOPIC", type(event).__qualname__)
             lane = known.get(str(event.originator_id), str(event.originator_id))
             for process, topics in self._routes.items():
-                if topic in topics:
+                if not topics or topic in topics:
                     items.append((process, position, lane, topic))
         work_queue.enqueue(tx, items)
