@@ -244,7 +244,7 @@ def check_followers(
                     if position < head and name not in halted:
                         behind[name] = position
             else:
-                behind = dict.fromkeys(names, 0)
+                behind = dict.fromkeys(names, 0) if head > 0 else {}
         # A halted one will not catch up; the others get the grace to.
         if not behind or time.monotonic() >= deadline:
             break

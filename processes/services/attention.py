@@ -102,7 +102,7 @@ class AttentionService:
             with self._store.transaction(readonly=True) as tx:
                 return query(tx)
         except StoreError as error:
-            log.warning("attention queue: %s not read: %s", query.__name__, error)
+            log.info("attention queue: %s not read: %s", query.__name__, error)
             return []
 
     def get(self, key: str) -> AttentionItem:
