@@ -161,6 +161,8 @@ class Follower:
             running = self.is_running
             if not running:
                 self._refresh_position()
+            if self._halt is not None and (self._position or 0) < position:
+                return False  # halted: waiting would not bring it any further
             remaining = max(0.0, deadline - time.monotonic())
             with self._changed:
                 if self._changed.wait_for(
@@ -342,6 +344,7 @@ class Follower:
         self._set_up()
         with self._store.transaction(readonly=True) as tx:
             position = tracking.read_position(tx, self.name)
+            self._halt = halts.get(tx, self.name)
         self._set_position(position)
 
     def _set_position(self, position: int) -> None:

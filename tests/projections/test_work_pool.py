@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import LedgerValidationError
-from projections import work_queue
+from projections import tracking, work_queue
 from projections.dispatch import WorkDispatcher
 from projections.follower import Follower, RetryPolicy
 from projections.work_pool import WorkPool, WorkSettings
@@ -85,3 +85,23 @@ def test_failures_are_scheduled_parked_or_given_up_and_hold_up_no_other_lane(toy
         parked = work_queue.parked(tx)
     assert {(p.lane, p.attempts) for p in parked} == {(poison, 1)}  # not retried
     assert len(parked) == 2
+
+
+def test_the_dispatcher_takes_over_where_the_old_per_manager_followers_stood(toy: Toy) -> None:
+    last = toy.append(counters=3)
+    ids = toy.notification_ids()
+    # An older deployment ran one follower per process manager; they had reached ids[1], ids[0].
+    with toy.store.ddl_transaction() as tx:
+        tracking.create_table(tx)
+        tracking.ensure(tx, "fulfilment")
+        tracking.advance(tx, "fulfilment", expected=0, new=ids[1])
+        tracking.ensure(tx, "refunds")
+        tracking.advance(tx, "refunds", expected=0, new=ids[0])
+
+    routes: dict[str, tuple[str, ...]] = {"fulfilment": (), "refunds": ()}
+    dispatcher = Follower(toy.app, toy.store, WorkDispatcher(routes))
+    assert dispatcher.position == ids[0]  # the slowest of them
+    assert dispatcher.run_until_caught_up() == last
+    with toy.store.transaction(readonly=True) as tx:
+        rows = tx.execute("SELECT DISTINCT position FROM work_items ORDER BY position").fetchall()
+    assert [row["position"] for row in rows] == ids[1:]  # history is not handed out again
