@@ -16,7 +16,7 @@ import stripe
 
 from ledger import Booking, BookingRequest
 from mentorpay.bootstrap import read_models
-from processes.finance.audit import verify
+from processes.finance.audit import check_followers, verify
 from projections.follower import RetryPolicy
 from projections.work_pool import WorkSettings
 from tests.finance.conftest import run_cli
@@ -114,6 +114,12 @@ def test_a_poison_event_is_parked_and_a_retry_completes_it_exactly_once(stack: S
     assert item["kind"] == "parked-work" and item["process"] == "fulfilment"
     assert item["attempts"] == 1 and "attendee is invalid" in item["detail"]
     assert item["id"] == f"work:fulfilment:{item['position']}"
+
+    with stack.client() as anyone:
+        metrics = anyone.get("/metrics").text
+    assert 'mentorpay_work_parked{process="fulfilment"} 1.0' in metrics
+    assert 'mentorpay_work_queued{process="refunds"}' in metrics
+    assert "mentorpay_work_oldest_age_seconds" in metrics and "mentorpay_work_retries" in metrics
 
     # Bookings after it complete.
     later = _book_and_pay(stack, skip=1)
@@ -279,3 +285,21 @@ def test_a_halted_read_model_is_not_ready_fails_verify_and_is_in_the_attention_q
         assert [i["id"] for i in items] == ["halt:bookings"]
         refused = admin.post("/api/ops/attention/halt:bookings/resolve", json={"reason": "skip"})
         assert refused.status_code == 409  # a read model never skips an event
+
+
+@pytest.mark.parametrize("stack_settings", [{"ready_max_lag": 0}])
+def test_a_read_model_behind_by_more_than_the_setting_is_not_ready(stack: Stack) -> None:
+    bookings = stack.container.projections["bookings"]
+    with stack.client() as anyone:
+        wait_until(lambda: anyone.get("/readyz").status_code == 200, timeout=20)
+        bookings.stop()
+        stack.start_checkout(stack.free_slot())  # an event the stopped read model lacks
+        lagging = anyone.get("/readyz")
+        assert lagging.status_code == 503
+        assert lagging.json()["status"] == "lagging"
+        assert "bookings" in lagging.json()["reasons"][0]
+        head = stack.container.ledger.recorder.max_notification_id() or 0
+        findings = check_followers(stack.container.store, ["bookings"], head, grace_seconds=0)
+        assert [f.check for f in findings] == ["read-model-behind"]
+        bookings.start()
+        wait_until(lambda: anyone.get("/readyz").status_code == 200, timeout=20)
