@@ -130,3 +130,33 @@ def test_a_refund_stripe_refuses_for_good_is_parked_and_a_retry_refunds_once(
     _drained(stack)
     assert len(_refunds(stack, booking_id)) == 1
     assert _listed(stack, database_url, monkeypatch) == []
+
+
+def test_a_failed_booking_whose_refund_did_not_happen_is_listed_and_retried(
+    stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refunds = stack.container.processes["refunds"]
+    refunds.stop()
+    checkout = stack.start_checkout(stack.free_slot())
+    booking_id = checkout["bookingId"]
+    _arm(stack, method="POST", path="/v2/bookings", status=400, message=SLOT_TAKEN)
+    assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
+    wait_until(lambda: stack.booking(booking_id)["status"] == "REJECTED", timeout=20)
+    assert _listed(stack, database_url, monkeypatch) == []  # its refund is still queued
+    # As if a bug had let the refund work finish without refunding anything.
+    with stack.container.store.transaction() as tx:
+        tx.execute(
+            "UPDATE work_items SET status = 'done' WHERE process = 'refunds' AND lane = %s",
+            (booking_id,),
+        )
+    refunds.start()
+    [item] = wait_until(lambda: _listed(stack, database_url, monkeypatch), timeout=20)
+    assert (item["id"], item["kind"]) == (f"refund:{booking_id}", "refund-missing")
+
+    with stack.client("ops-1", "admin") as admin:
+        retried = admin.post(f"/api/ops/attention/{item['id']}/retry", json={"reason": "refund"})
+    assert retried.status_code == 200, retried.text
+    wait_until(lambda: len(_refunds(stack, booking_id)) == 1, timeout=20)
+    _drained(stack)
+    assert len(_refunds(stack, booking_id)) == 1
+    wait_until(lambda: _listed(stack, database_url, monkeypatch) == [], timeout=20)
