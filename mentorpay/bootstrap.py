@@ -197,6 +197,7 @@ def work_settings(settings: Settings) -> WorkSettings:
     return WorkSettings(
         threads=settings.worker_threads,
         lease_seconds=settings.work_lease_seconds,
+        keep_done=timedelta(days=settings.work_keep_done_days),
         retry=RetryPolicy(
             attempts=settings.work_max_attempts,
             initial_delay=settings.work_retry_initial_seconds,

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     work_max_attempts: int = Field(default=6, ge=1)
     work_retry_initial_seconds: float = Field(default=0.5, ge=0)
     work_retry_max_seconds: float = Field(default=30.0, ge=0)
+    work_keep_done_days: float = Field(default=7, gt=0)
     # /readyz answers 503 when a read model is this many log positions behind the head.
     ready_max_lag: int = Field(default=1000, ge=0)
 

@@ -42,6 +42,7 @@ class WorkSettings:
     threads: int = 8
     lease_seconds: float = 30.0
     poll_interval: float = 1.0
+    keep_done: timedelta = timedelta(days=7)  # done rows are forgotten after this
     retry: RetryPolicy = field(
         default_factory=lambda: RetryPolicy(attempts=6, initial_delay=0.5, max_delay=30.0)
     )
@@ -314,7 +315,11 @@ class WorkPool:
 
     def _heartbeat_loop(self) -> None:
         interval = self.settings.lease_seconds / 3
+        next_prune = time.monotonic()
         while not self._stopping.wait(interval):
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + 3600
+                self._prune()
             with self._wake:
                 claims = list(self._inflight.values())
             if not claims:
@@ -324,6 +329,16 @@ class WorkPool:
                     work_queue.renew(tx, claims, self._lease)
             except Exception:
                 logger.exception("work pool: could not renew %d lease(s)", len(claims))
+
+    def _prune(self) -> None:
+        try:
+            with self._store.transaction() as tx:
+                pruned = work_queue.prune_done(tx, self.settings.keep_done)
+        except Exception:
+            logger.exception("work pool: could not prune done work")
+            return
+        if pruned:
+            logger.info("work pool: forgot %d done work items", pruned)
 
 
 class ProcessWorker:

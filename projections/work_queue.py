@@ -372,3 +372,15 @@ def requeue_finished(tx: Transaction, process: str, position: int) -> bool:
     if changed:
         tx.notify(CHANNEL)
     return changed
+
+
+def prune_done(tx: Transaction, older_than: timedelta, limit: int = 10_000) -> int:
+    """Forget done rows finished longer ago than ``older_than`` (their outcome is in the
+    ledger); parked and resolved rows stay. Returns how many went."""
+    cutoff = _now() - older_than
+    tx.execute(
+        f"DELETE FROM {TABLE} WHERE (process, position) IN (SELECT process, position"
+        f" FROM {TABLE} WHERE status = 'done' AND updated_at < %s LIMIT %s)",
+        (cutoff, limit),
+    )
+    return tx.rowcount

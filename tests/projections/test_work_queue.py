@@ -108,3 +108,16 @@ def test_concurrent_claims_never_take_the_same_row(store: ReadModelStore) -> Non
     for thread in threads:
         thread.join(30)
     assert sorted(taken) == list(range(1, 41))
+
+
+def test_done_work_is_forgotten_after_a_while_parked_work_is_kept(store: ReadModelStore) -> None:
+    _enqueue(store, (1, "A"), (2, "B"))
+    done, parked = _claim(store), _claim(store)
+    assert done is not None and parked is not None
+    assert _done(store, done)
+    with store.transaction() as tx:
+        work_queue.park(tx, parked, error="no")
+        assert work_queue.prune_done(tx, timedelta(days=7)) == 0  # too recent
+        assert work_queue.prune_done(tx, timedelta(seconds=-1)) == 1
+        assert work_queue.get(tx, "p", 1) is None
+        assert work_queue.get(tx, "p", 2) is not None
