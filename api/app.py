@@ -15,6 +15,7 @@ from api import (
     routes_catalog,
     routes_finance,
     routes_health,
+    routes_ops,
     routes_payouts,
     routes_webhooks,
 )
@@ -57,6 +58,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_health.router)
+    app.include_router(routes_ops.router)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware)
     install_openapi(app)

@@ -14,6 +14,7 @@ from fastapi import Request
 
 from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
+from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService
 from processes.services.confirmation import ConfirmationService
@@ -40,6 +41,8 @@ class ApiServices:
     jwt_secret: str
     cron_secret: str
     checkout_limits: CheckoutRateLimits = field(default_factory=CheckoutRateLimits)
+    attention: AttentionService | None = None  # the operations' attention queue
+    ready_max_lag: int = 1000  # /readyz: a read model further behind the head is not ready
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""

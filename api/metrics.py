@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests, ledger events, follower lag, gateway calls and failures."""
+"""Prometheus metrics: requests, ledger events, follower lag, halted read models, the work queue."""
 
 from __future__ import annotations
 
@@ -30,6 +30,39 @@ class Metrics:
             "mentorpay_follower_lag_events",
             "Events not yet applied",
             ["follower"],
+            registry=self.registry,
+        )
+
+        # The work queue and read-model halts, read from the database at each scrape, so any
+        # API replica reports the same figures whichever process did the work.
+        self.read_model_halted = Gauge(
+            "mentorpay_read_model_halted",
+            "1 while the read model is halted on an event it cannot apply",
+            ["read_model"],
+            registry=self.registry,
+        )
+        self.work_queued = Gauge(
+            "mentorpay_work_queued",
+            "Process-manager work queued or running",
+            ["process"],
+            registry=self.registry,
+        )
+        self.work_oldest_age = Gauge(
+            "mentorpay_work_oldest_age_seconds",
+            "Age of the oldest unfinished work item",
+            ["process"],
+            registry=self.registry,
+        )
+        self.work_parked = Gauge(
+            "mentorpay_work_parked",
+            "Work items parked for operations (failed for good or out of attempts)",
+            ["process"],
+            registry=self.registry,
+        )
+        self.work_retries = Gauge(
+            "mentorpay_work_retries",
+            "Attempts beyond the first, over all work items (only grows)",
+            ["process"],
             registry=self.registry,
         )
 

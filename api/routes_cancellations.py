@@ -13,21 +13,20 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from api.auth import Principal, current_principal
 from api.dependencies import ApiServices, services
 from api.openapi_docs import responses
+from api.schemas import LongText
 
 router = APIRouter(prefix="/api")
-
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    reason: Reason | None = None
+    reason: LongText | None = None
 
 
 class RefundView(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +19,40 @@ from pydantic import (
     model_validator,
 )
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# What the ledger and the databases can store: no NUL or other control characters (line
+# breaks and tabs only in multi-line text) and no lone surrogates (not Unicode at all).
+_MULTILINE_WHITESPACE = frozenset("\n\r\t")
+
+
+def _storable(value: str, *, multiline: bool) -> str:
+    for index, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise ValueError(f"must be valid Unicode: lone surrogate at character {index}")
+        if category == "Cc" and not (multiline and char in _MULTILINE_WHITESPACE):
+            raise ValueError(f"must not contain control character U+{ord(char):04X} at {index}")
+    return value
+
+
+def single_line(value: str) -> str:
+    return _storable(value, multiline=False)
+
+
+def multi_line(value: str) -> str:
+    return _storable(value, multiline=True)
+
+
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(single_line),
+]
+# Free text such as a cancellation reason: line breaks allowed, bounded.
+LongText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
+    AfterValidator(multi_line),
+]
 StripeId = Annotated[
     str, StringConstraints(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$")
 ]
@@ -33,7 +67,10 @@ def _iana_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana_zone)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(single_line),
+    AfterValidator(_iana_zone),
 ]
 # Cal.com ids are 32-bit; a bound also keeps an absurd number from reaching the database.
 MAX_EVENT_TYPE_ID = 2**31 - 1
@@ -54,9 +91,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(single_line)]
+
+
 class Attendee(Strict):
     name: Text
-    email: EmailStr
+    email: Email
     timeZone: TimeZoneName
 
 

@@ -1,20 +1,28 @@
-"""Completed bookings per second through the whole product, on PostgreSQL, sandbox latency zero.
+"""Completed bookings per second through the whole product, on PostgreSQL, with the sandbox in a
+process of its own, at 0 and at 200 ms latency per vendor call (Stripe and Cal.com).
 
-Prints: bookings/s with 1 and 8 concurrent clients, p50/p99 of POST /api/bookings/confirm, and
-p99 lag from a ledger append (the Booked event) to the row showing it in ``bookings``.
+Prints, for 1 and 8 concurrent clients at each latency: completed bookings/s, p50/p99 of
+POST /api/bookings/confirm, p99 lag from a ledger append (the Booked event) to the row in
+``bookings``, and the 8-to-1 ratio. Then, at latency 0: how much one booking whose Cal.com
+call hangs 20 s delays ten bookings made meanwhile (median and worst, against a baseline).
 
-    .venv/bin/python -m bench.booking_flow [--bookings 40]
+    .venv/bin/python -m bench.booking_flow [--bookings 40] [--latencies 0,200]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -29,16 +37,18 @@ from mentorpay.servers import BackgroundServer
 from mentorpay.settings import Settings
 from projections.catalog_file import parse_catalog
 from projections.store import StoreError
-from sandbox.app import create_app as create_sandbox_app
 
 JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123"
+WEBHOOK_SECRET = "whsec_bench"
 EVENT_TYPE_ID = 9001
+HANG_MS = 20_000
 CATALOG = f"""
 mentors: [{{id: mentor-bench, name: Bench Mentor, stripe_account_id: acct_sandboxmentor01}}]
 event_types:
   - {{id: {EVENT_TYPE_ID}, mentor_id: mentor-bench, title: Bench session, duration_minutes: 15,
      price: {{amount: 5000, currency: usd}}}}
 """
+EVERY_DAY = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -48,64 +58,114 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bookings", type=int, default=40, help="bookings per concurrency level")
+    parser.add_argument("--bookings", type=int, default=40, help="bookings per measurement")
+    parser.add_argument("--latencies", default="0,200", help="ms per vendor call, comma list")
+    parser.add_argument("--no-hang", action="store_true", help="skip the 20 s hang figure")
     args = parser.parse_args()
-    with scratch_database("flow") as database_url:
-        run(database_url, args.bookings)
+    latencies = [int(value) for value in args.latencies.split(",")]
+    with scratch_database("flow") as database_url, sandbox_process() as sandbox_url:
+        run(database_url, sandbox_url, args.bookings, latencies, hang=not args.no_hang)
 
 
-def run(database_url: str, bookings: int) -> None:
-    sandbox_app = create_sandbox_app()
-    with BackgroundServer(sandbox_app) as sandbox:
-        httpx.post(
-            f"{sandbox.url}/_sandbox/calcom/event-types",
-            json={
-                "id": EVENT_TYPE_ID,
-                "title": "Bench session",
-                "lengthInMinutes": 15,
-                "hostName": "Bench Mentor",
-                "timeZone": "UTC",
-                "availability": [
-                    {
-                        "days": [
-                            "Monday",
-                            "Tuesday",
-                            "Wednesday",
-                            "Thursday",
-                            "Friday",
-                            "Saturday",
-                            "Sunday",
-                        ],
-                        "startTime": "00:00",
-                        "endTime": "23:45",
-                    }
-                ],
-            },
-        ).raise_for_status()
-        settings = Settings(
-            database_url=database_url,
-            stripe_api_base=sandbox.url,
-            calcom_api_base=sandbox.url,
-            stripe_webhook_secret="whsec_bench",
-            jwt_secret=JWT_SECRET,
-            smtp_url=None,
-            # A benchmark is one client on loopback making bookings as fast as it can.
-            checkout_rate_per_client="100000/minute",
-        )
-        container = build_container(settings, poll_interval=0.5)
-        container.catalog.load(parse_catalog(CATALOG))
-        container.start_workers()
-        try:
-            with BackgroundServer(create_app(container.api_services())) as api:
-                sandbox_app.state.sandbox.add_webhook_endpoint(
-                    f"{api.url}/api/webhooks/stripe", "whsec_bench"
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def sandbox_process() -> Iterator[str]:
+    """``mentorpay sandbox`` in a process of its own (its CPU is not the API's)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mentorpay.cli", "sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/_sandbox/faults", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the sandbox did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _faults(sandbox_url: str, latency_ms: int) -> None:
+    httpx.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()
+    if latency_ms:
+        for service, path in (("stripe", "/v1/*"), ("calcom", "/v2/*")):
+            httpx.post(
+                f"{sandbox_url}/_sandbox/faults",
+                json={"service": service, "path": path, "delayMs": latency_ms, "times": 10_000},
+            ).raise_for_status()
+
+
+def run(
+    database_url: str, sandbox_url: str, bookings: int, latencies: list[int], *, hang: bool
+) -> None:
+    httpx.post(
+        f"{sandbox_url}/_sandbox/calcom/event-types",
+        json={
+            "id": EVENT_TYPE_ID,
+            "title": "Bench session",
+            "lengthInMinutes": 15,
+            "hostName": "Bench Mentor",
+            "timeZone": "UTC",
+            "availability": [{"days": EVERY_DAY, "startTime": "00:00", "endTime": "23:45"}],
+        },
+    ).raise_for_status()
+    settings = Settings(
+        database_url=database_url,
+        stripe_api_base=sandbox_url,
+        calcom_api_base=sandbox_url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        jwt_secret=JWT_SECRET,
+        smtp_url=None,
+        # A benchmark is one client on loopback making bookings as fast as it can.
+        checkout_rate_per_user="100000/minute",
+        checkout_rate_per_client="100000/minute",
+        max_open_checkouts=100_000,
+    )
+    container = build_container(settings, poll_interval=0.5)
+    container.catalog.load(parse_catalog(CATALOG))
+    container.start_workers()
+    try:
+        with BackgroundServer(create_app(container.api_services())) as api:
+            httpx.post(
+                f"{sandbox_url}/_sandbox/webhook-endpoints",
+                json={"url": f"{api.url}/api/webhooks/stripe", "secret": WEBHOOK_SECRET},
+            ).raise_for_status()
+            needed = 2 * bookings * len(latencies) + (40 if hang else 0)
+            slots = iter(free_slots(api.url, needed))
+            print(
+                f"machine: {os.cpu_count()} cores; store: PostgreSQL; sandbox in its own process;"
+                f" {container.work.settings.threads} work threads"
+            )
+            for latency in latencies:
+                _faults(sandbox_url, latency)
+                print(f"-- sandbox latency {latency} ms per Stripe and Cal.com call")
+                rates = {}
+                for clients in (1, 8):
+                    chunk = [next(slots) for _ in range(bookings)]
+                    rates[clients] = measure(api.url, sandbox_url, container, clients, chunk)
+                print(
+                    f"latency {latency} ms: 8 clients complete {rates[8] / rates[1]:.2f}x"
+                    " the bookings/s of 1 client"
                 )
-                slots = free_slots(api.url, 2 * bookings + 10)
-                print(f"machine: {os.cpu_count()} cores; store: PostgreSQL; sandbox latency 0")
-                for clients, chunk in ((1, slots[:bookings]), (8, slots[bookings : 2 * bookings])):
-                    measure(api.url, sandbox.url, container, clients, chunk)
-        finally:
-            container.close()
+            if hang:
+                _faults(sandbox_url, 0)
+                hang_delay(api.url, sandbox_url, [next(slots) for _ in range(22)])
+    finally:
+        container.close()
 
 
 def free_slots(api_url: str, count: int) -> list[datetime]:
@@ -124,44 +184,72 @@ def free_slots(api_url: str, count: int) -> list[datetime]:
     return slots[:count]
 
 
-def measure(api_url: str, sandbox_url: str, container, clients: int, slots: list[datetime]) -> None:
+def book_one(api_url: str, sandbox_url: str, slot: datetime) -> tuple[str, float]:
+    """Checkout, pay, confirm: the booking id and how long the confirm call took."""
+    user = f"bench-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, user, 'user')}"}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
+        created = client.post(
+            "/api/checkout-sessions",
+            json={
+                "eventTypeId": EVENT_TYPE_ID,
+                "start": slot.isoformat(),
+                "attendee": {"name": "Bench", "email": f"{user}@example.com", "timeZone": "UTC"},
+            },
+        )
+        if created.status_code != 201:
+            raise RuntimeError(f"checkout failed: {created.text}")
+        session_id = created.json()["checkoutSessionId"]
+        httpx.post(
+            f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/pay",
+            json={"card": "4242424242424242"},
+            timeout=60,
+        ).raise_for_status()
+        started = time.perf_counter()
+        confirmed = client.post("/api/bookings/confirm", json={"checkoutSessionId": session_id})
+        elapsed = time.perf_counter() - started
+        confirmed.raise_for_status()
+        if confirmed.json()["status"] != "ACCEPTED":
+            raise RuntimeError(f"booking not accepted: {confirmed.json()}")
+    return confirmed.json()["bookingId"], elapsed
+
+
+def hang_delay(api_url: str, sandbox_url: str, slots: list[datetime]) -> None:
+    """Ten bookings one after another, then ten more while one booking's Cal.com call hangs."""
+    baseline = [book_one(api_url, sandbox_url, slot)[1] for slot in slots[:10]]
+    slow_slot, during_slots = slots[10], slots[11:21]
+    httpx.post(
+        f"{sandbox_url}/_sandbox/faults",
+        json={"service": "calcom", "method": "POST", "path": "/v2/bookings", "delayMs": HANG_MS},
+    ).raise_for_status()
+    slow = threading.Thread(target=book_one, args=(api_url, sandbox_url, slow_slot), daemon=True)
+    slow.start()
+    while httpx.get(f"{sandbox_url}/_sandbox/faults").json()["faults"]:
+        time.sleep(0.02)  # until the slow booking's call is the one hanging
+    during = [book_one(api_url, sandbox_url, slot)[1] for slot in during_slots]
+    slow.join(60)
+    delay = statistics.median(during) - statistics.median(baseline)
+    worst = max(during) - statistics.median(baseline)
+    print(
+        f"one Cal.com call hanging {HANG_MS / 1000:.0f} s: 10 bookings made meanwhile confirmed"
+        f" in p50 {statistics.median(during) * 1000:.0f} ms (baseline"
+        f" {statistics.median(baseline) * 1000:.0f} ms): delayed by {max(0.0, delay):.2f} s"
+        f" median, {max(0.0, worst):.2f} s worst"
+    )
+
+
+def measure(
+    api_url: str, sandbox_url: str, container, clients: int, slots: list[datetime]
+) -> float:
     confirm_latencies: list[float] = []
     booking_ids: list[str] = []
     lock = threading.Lock()
 
     def book(slot: datetime) -> None:
-        user = f"bench-{uuid.uuid4().hex[:8]}"
-        headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET, user, 'user')}"}
-        with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
-            created = client.post(
-                "/api/checkout-sessions",
-                json={
-                    "eventTypeId": EVENT_TYPE_ID,
-                    "start": slot.isoformat(),
-                    "attendee": {
-                        "name": "Bench",
-                        "email": f"{user}@example.com",
-                        "timeZone": "UTC",
-                    },
-                },
-            )
-            if created.status_code != 201:
-                raise RuntimeError(f"checkout failed: {created.text}")
-            session_id = created.json()["checkoutSessionId"]
-            httpx.post(
-                f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/pay",
-                json={"card": "4242424242424242"},
-                timeout=60,
-            ).raise_for_status()
-            started = time.perf_counter()
-            confirmed = client.post("/api/bookings/confirm", json={"checkoutSessionId": session_id})
-            elapsed = time.perf_counter() - started
-            confirmed.raise_for_status()
-            if confirmed.json()["status"] != "ACCEPTED":
-                raise RuntimeError(f"booking not accepted: {confirmed.json()}")
+        booking_id, elapsed = book_one(api_url, sandbox_url, slot)
         with lock:
             confirm_latencies.append(elapsed)
-            booking_ids.append(confirmed.json()["bookingId"])
+            booking_ids.append(booking_id)
 
     lags = LagWatch(container)
     started = time.perf_counter()
@@ -176,6 +264,7 @@ def measure(api_url: str, sandbox_url: str, container, clients: int, slots: list
         f"{percentile(confirm_latencies, 0.99) * 1000:.0f} ms; ledger->bookings lag p99 "
         f"{percentile(lag_values, 0.99) * 1000:.0f} ms"
     )
+    return len(slots) / wall
 
 
 class LagWatch:

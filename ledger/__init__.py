@@ -11,6 +11,7 @@ from ledger.accounts import (
     postings_for,
 )
 from ledger.application import Ledger, PaymentRecorded
+from ledger.attention import Attention
 from ledger.booking import Booking, BookingRequest
 from ledger.checkout_intent import CheckoutFacts, CheckoutIntent, intent_id_for
 from ledger.currencies import ISO_4217_CURRENCIES, ZERO_DECIMAL_CURRENCIES, minor_unit_exponent
@@ -37,6 +38,7 @@ __all__ = [
     "PLATFORM_FEES",
     "STRIPE_BALANCE",
     "ZERO_DECIMAL_CURRENCIES",
+    "Attention",
     "Booking",
     "BookingNotFound",
     "BookingRequest",

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import retry
 
 from ledger import validation as v
+from ledger.attention import Attention
 from ledger.booking import Booking, BookingRequest
 from ledger.checkout_intent import CheckoutFacts, CheckoutIntent, intent_id_for
 from ledger.errors import (
@@ -34,7 +35,7 @@ from ledger.money import Money
 from ledger.payment import Payment
 from ledger.statuses import CANCELLERS, Disposition
 
-A = TypeVar("A", Booking, Payment, CheckoutIntent)
+A = TypeVar("A", Booking, Payment, CheckoutIntent, Attention)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -233,7 +234,7 @@ class Ledger(Application[UUID]):
 
     @_retry_on_conflict
     def record_booking_failed(self, *, booking_id: UUID, reason: str, final: bool) -> Booking:
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         final = v.require_bool(final, "final")
         booking = self.get_booking(booking_id)
         if booking.fail(reason, final):
@@ -254,7 +255,7 @@ class Ledger(Application[UUID]):
         decided by the caller's policy; recorded as False when nothing was paid). With
         ``refund`` False a booked session's payment is still paid out to the mentor."""
         by = v.require_choice(by, "by", CANCELLERS)
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         refund = v.require_bool(refund, "refund")
         booking = self.get_booking(booking_id)
         if booking.cancel(by, reason, refund):
@@ -312,7 +313,7 @@ class Ledger(Application[UUID]):
         """Record a Stripe refund; never beyond what was paid, never of paid-out money."""
         refund_id = v.require_text(refund_id, "refund_id", max_length=_ID_LENGTH)
         amount = v.require_money(amount, "amount")
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         payment = self.get_payment(payment_id)
         if payment.knows_refund(refund_id, amount):
             return payment
@@ -358,7 +359,7 @@ class Ledger(Application[UUID]):
 
     @_retry_on_conflict
     def record_payout_failed(self, *, payment_id: UUID, error: str, retryable: bool) -> Payment:
-        error = v.require_text(error, "error")
+        error = v.require_reason(error, "error")
         retryable = v.require_bool(retryable, "retryable")
         payment = self.get_payment(payment_id)
         if payment.fail_payout(error, retryable):
@@ -382,11 +383,47 @@ class Ledger(Application[UUID]):
     ) -> Payment:
         dispute_id = v.require_text(dispute_id, "dispute_id", max_length=_ID_LENGTH)
         amount = v.require_money(amount, "amount")
-        reason = v.require_text(reason, "reason")
+        reason = v.require_reason(reason, "reason")
         payment = self.get_payment(payment_id)
         if payment.dispute(dispute_id, amount, reason):
             self.save(payment)
         return payment
+
+    # --- operations: the attention queue ------------------------------------------------
+
+    @_retry_on_conflict
+    def record_attention_retry(
+        self, *, key: str, kind: str, subject: str, by: str, reason: str
+    ) -> Attention:
+        """Record that ``by`` asked for another try of attention item ``key``, and why."""
+        item = self._attention_item(key, kind, subject)
+        item.request_retry(
+            v.require_text(by, "by", max_length=_ID_LENGTH), v.require_reason(reason, "reason")
+        )
+        self.save(item)
+        return item
+
+    @_retry_on_conflict
+    def record_attention_resolved(
+        self, *, key: str, kind: str, subject: str, by: str, reason: str
+    ) -> Attention:
+        """Record that ``by`` closed attention item ``key`` without another try, and why
+        (resolving twice is a no-op)."""
+        item = self._attention_item(key, kind, subject)
+        by = v.require_text(by, "by", max_length=_ID_LENGTH)
+        if item.resolve(by, v.require_reason(reason, "reason")):
+            self.save(item)
+        return item
+
+    def get_attention(self, key: str) -> Attention | None:
+        key = v.require_text(key, "key", max_length=_ID_LENGTH)
+        return self._find(Attention.create_id(key), Attention)
+
+    def _attention_item(self, key: str, kind: str, subject: str) -> Attention:
+        key = v.require_text(key, "key", max_length=_ID_LENGTH)
+        kind = v.require_text(kind, "kind", max_length=64)
+        subject = v.require_text(subject, "subject", max_length=_ID_LENGTH)
+        return self._find(Attention.create_id(key), Attention) or Attention.note(key, kind, subject)
 
     # --- queries ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from uuid import UUID
@@ -14,6 +15,7 @@ from ledger.errors import LedgerValidationError
 from ledger.money import Money
 
 MAX_TEXT_LENGTH = 1000
+_MULTILINE_WHITESPACE = frozenset("\n\r\t")
 
 
 def require_uuid(value: object, field: str) -> UUID:
@@ -22,15 +24,32 @@ def require_uuid(value: object, field: str) -> UUID:
     return value
 
 
-def require_text(value: object, field: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:
-    """A non-blank string of bounded length (ids, names, reasons)."""
+def require_text(
+    value: object, field: str, *, max_length: int = MAX_TEXT_LENGTH, multiline: bool = False
+) -> str:
+    """A non-blank string of bounded length (ids, names, reasons) that every store can keep:
+    no NUL or other control characters (line breaks and tabs only if ``multiline``), no lone
+    surrogates."""
     if not isinstance(value, str):
         raise LedgerValidationError(f"{field} must be a string, not {type(value).__name__}")
     if not value.strip():
         raise LedgerValidationError(f"{field} must not be empty")
     if len(value) > max_length:
         raise LedgerValidationError(f"{field} is longer than {max_length} characters")
+    for index, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise LedgerValidationError(f"{field} has a lone surrogate at character {index}")
+        if category == "Cc" and not (multiline and char in _MULTILINE_WHITESPACE):
+            raise LedgerValidationError(
+                f"{field} has control character U+{ord(char):04X} at character {index}"
+            )
     return value
+
+
+def require_reason(value: object, field: str) -> str:
+    """Free text (reasons, error messages): as ``require_text``, line breaks allowed."""
+    return require_text(value, field, multiline=True)
 
 
 def require_optional_text(value: object, field: str) -> str | None:

@@ -17,10 +17,11 @@ from mentorpay.settings import Settings
 from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.managers.calendar_cancellation import CalendarCancellation
-from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
+from processes.managers.fulfilment import Fulfilment
 from processes.managers.notifications import Notifications, SmtpMailer
 from processes.managers.refunds import Refunds
 from processes.managers.reservations import ReservationRelease
+from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService, CheckoutSettings
 from processes.services.confirmation import ConfirmationService
@@ -29,10 +30,12 @@ from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection, open_checkout_expiries
 from projections.catalog import Catalog
-from projections.follower import Follower, Process, Projection
+from projections.dispatch import WorkDispatcher
+from projections.follower import Follower, Process, Projection, RetryPolicy
 from projections.journal import JournalProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
+from projections.work_pool import ProcessWorker, WorkPool, WorkSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +54,25 @@ class Container:
     payouts: PayoutService
     cancellations: CancellationService
     slots: SlotService
+    attention: AttentionService
+    dispatcher: Follower
+    work: WorkPool
     payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
-    processes: dict[str, Follower] = field(default_factory=dict)
+    # Each process manager's share of the work pool (start/stop/wait_for, as a follower has).
+    processes: dict[str, ProcessWorker] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def followers(self) -> list[Follower]:
-        return [*self.projections.values(), *self.processes.values()]
+        """Every follower of the log: the read models and the work dispatcher."""
+        return [*self.projections.values(), self.dispatcher]
 
     def start_workers(self) -> None:
-        """Run every projection and process manager on threads of this process."""
+        """Run every projection, the dispatcher and the work pool on threads of this process."""
         for follower in self.followers:
             follower.start()
+        self.work.start()
         self.payout_schedule = PayoutSchedule(
             self.payouts, self.settings.payout_interval_seconds, self.stopping
         )
@@ -87,12 +96,15 @@ class Container:
             checkout_limits=CheckoutRateLimits(
                 self.settings.checkout_rate_per_user, self.settings.checkout_rate_per_client
             ),
+            ready_max_lag=self.settings.ready_max_lag,
+            attention=self.attention,
         )
 
     def close(self) -> None:
         self.stopping.set()
         if self.payout_schedule is not None:
             self.payout_schedule.stop()
+        self.work.stop()
         for follower in self.followers:
             follower.stop()
         self.stripe.close()
@@ -117,7 +129,7 @@ def build_container(
     settings: Settings,
     *,
     poll_interval: float = 1.0,
-    fulfilment_retry: FulfilmentRetry | None = None,
+    work: WorkSettings | None = None,
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
     wait_for_database(settings.database_url, settings.db_wait_seconds)
@@ -165,15 +177,35 @@ def build_container(
     )
     stopping = threading.Event()
     process_managers: list[Process] = [
-        Fulfilment(ledger, calcom, fulfilment_retry, stopping=stopping),
+        Fulfilment(ledger, calcom),
         Refunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
         CalendarCancellation(ledger, calcom, stripe),
     ]
     if settings.smtp_url:
         process_managers.append(Notifications(ledger, SmtpMailer(settings.smtp_url)))
+    dispatcher = Follower(
+        ledger,
+        store,
+        WorkDispatcher({p.name: tuple(getattr(p, "topics", ())) for p in process_managers}),
+        poll_interval=poll_interval,
+    )
+    work_pool = WorkPool(
+        ledger, store, process_managers, dispatcher, work or work_settings(settings)
+    )
+    payouts = PayoutService(
+        ledger,
+        store,
+        catalog,
+        stripe,
+        hold=timedelta(hours=settings.payout_hold_hours),
+        read_model=projections["payments"],
+    )
     container = Container(
         settings=settings,
+        attention=AttentionService(ledger, store, payouts),
+        dispatcher=dispatcher,
+        work=work_pool,
         ledger=ledger,
         store=store,
         catalog=catalog,
@@ -185,21 +217,25 @@ def build_container(
             ledger, stripe, webhook_secret=settings.stripe_webhook_secret.get_secret_value()
         ),
         # The payouts read the same payments follower the workers run (or catch it up, in the CLI).
-        payouts=PayoutService(
-            ledger,
-            store,
-            catalog,
-            stripe,
-            hold=timedelta(hours=settings.payout_hold_hours),
-            read_model=projections["payments"],
-        ),
+        payouts=payouts,
         cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
         slots=SlotService(catalog, calcom),
         projections=projections,
         stopping=stopping,
     )
     for process in process_managers:
-        container.processes[process.name] = Follower(
-            ledger, store, process, batch_size=100, poll_interval=poll_interval
-        )
+        container.processes[process.name] = work_pool.worker(process.name)
     return container
+
+
+def work_settings(settings: Settings) -> WorkSettings:
+    return WorkSettings(
+        threads=settings.worker_threads,
+        lease_seconds=settings.work_lease_seconds,
+        keep_done=timedelta(days=settings.work_keep_done_days),
+        retry=RetryPolicy(
+            attempts=settings.work_max_attempts,
+            initial_delay=settings.work_retry_initial_seconds,
+            max_delay=settings.work_retry_max_seconds,
+        ),
+    )

@@ -66,10 +66,12 @@ def worker() -> None:
     run_worker(get_settings())
 
 
-from mentorpay.cli_ledger import ledger_app  # noqa: E402 - sub-apps register after the root
+from mentorpay.cli_attention import attention_app  # noqa: E402 - sub-apps register after the root
+from mentorpay.cli_ledger import ledger_app  # noqa: E402
 from mentorpay.cli_payouts import payouts_app  # noqa: E402
 
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(attention_app, name="attention")
 app.add_typer(payouts_app, name="payouts")
 
 catalog_app = typer.Typer(help="The catalogue of mentors and event types.", no_args_is_help=True)

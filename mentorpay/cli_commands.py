@@ -39,7 +39,10 @@ def worker(settings: Settings) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    typer.echo(f"worker: {len(container.followers)} followers running; Ctrl-C stops")
+    typer.echo(
+        f"worker: {len(container.followers)} followers and {container.work.settings.threads}"
+        " work threads running; Ctrl-C stops"
+    )
     stop.wait()
     container.close()
 

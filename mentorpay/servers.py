@@ -13,7 +13,16 @@ class BackgroundServer:
     """A uvicorn server on its own thread, bound to loopback; port 0 picks a free port."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        # A request still in flight at stop (say one the sandbox delays by 20 s) is given two
+        # seconds, not its whole delay.
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
         self.host = host

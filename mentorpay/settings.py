@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     max_open_checkouts: int = Field(default=3, ge=1)
     checkout_rate_per_user: str = "10/minute"
     checkout_rate_per_client: str = "30/minute"
+    # The process managers' work pool (per worker process) and its retries.
+    worker_threads: int = Field(default=8, ge=1, le=64)
+    work_lease_seconds: float = Field(default=30.0, gt=0)
+    work_max_attempts: int = Field(default=6, ge=1)
+    work_retry_initial_seconds: float = Field(default=0.5, ge=0)
+    work_retry_max_seconds: float = Field(default=30.0, ge=0)
+    work_keep_done_days: float = Field(default=7, gt=0)
+    # /readyz answers 503 when a read model is this many log positions behind the head.
+    ready_max_lag: int = Field(default=1000, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,14 @@
 A ``Projection`` gets each batch in ONE transaction together with its tracking position
 (exactly-once effect). A ``Process`` (side effect over HTTP) gets one event at a time outside
 any transaction, and its position is recorded after it returns (at-least-once: be idempotent).
+The product's process managers do not run this way but through the work queue
+(``projections.dispatch`` and ``projections.work_pool``); this mode stays for simple consumers.
+
+Failures are classified (``projections.failures``). A projection that fails for good on an
+event halts (recorded in ``follower_halts``, logged loudly) at the last event it applied: it
+never skips one, and other followers go on. Transient failures are retried with backoff. A
+process that fails for good, or runs out of attempts, has that event parked in ``work_items``
+and goes on to the next.
 
 The loop wakes on PostgreSQL NOTIFY and also every ``poll_interval`` (a NOTIFY can be lost;
 SQLite has none). One instance per name is active (see ``leadership``); others are standbys
@@ -23,7 +31,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from projections import tracking
+from projections import halts, tracking, work_queue
+from projections.failures import Failure, classify, describe
 from projections.leadership import Leadership, leadership_for
 from projections.listener import NotificationListener
 from projections.store import ReadModelStore, Transaction
@@ -62,6 +71,17 @@ class Process(Protocol):
 
 class FollowerBusy(RuntimeError):
     """Another instance of this follower is active, so this one may not process."""
+
+
+class ReadModelHalted(RuntimeError):
+    """The read model cannot apply an event; it stays halted until an operator clears it."""
+
+    def __init__(self, halt: halts.Halt) -> None:
+        super().__init__(
+            f"read model {halt.name!r} is halted at position {halt.position}: event"
+            f" {halt.failed_position} cannot be applied ({halt.error})"
+        )
+        self.halt = halt
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,8 @@ class Follower:
         self._is_set_up = False
         self._active = False
         self._last_error: str | None = None
+        self._halt: halts.Halt | None = None
+        self._listeners: list[Callable[[int], None]] = []
         self._thread: threading.Thread | None = None
         self._listener: NotificationListener | None = None
 
@@ -139,6 +161,8 @@ class Follower:
             running = self.is_running
             if not running:
                 self._refresh_position()
+            if self._halt is not None and (self._position or 0) < position:
+                return False  # halted: waiting would not bring it any further
             remaining = max(0.0, deadline - time.monotonic())
             with self._changed:
                 if self._changed.wait_for(
@@ -173,6 +197,22 @@ class Follower:
     def last_error(self) -> str | None:
         """The error of the last failed cycle, cleared by the next successful one."""
         return self._last_error
+
+    @property
+    def halt(self) -> halts.Halt | None:
+        """Why this read model stopped, as last seen by this instance (None: not halted)."""
+        return self._halt
+
+    def read_halt(self) -> halts.Halt | None:
+        """The halt as recorded now (any instance may have recorded or cleared it)."""
+        self._set_up()
+        with self._store.transaction(readonly=True) as tx:
+            self._halt = halts.get(tx, self.name)
+        return self._halt
+
+    def on_position(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(position)`` whenever this instance moves its position."""
+        self._listeners.append(callback)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -211,6 +251,11 @@ class Follower:
             while not self._stopping.is_set():
                 try:
                     self._cycle()
+                except ReadModelHalted as halted:
+                    self._last_error = str(halted)
+                    self._wake.wait(self._poll_interval)
+                    self._wake.clear()
+                    continue
                 except Exception as error:
                     failures += 1
                     self._last_error = f"{type(error).__name__}: {error}"
@@ -238,6 +283,7 @@ class Follower:
         self._refuse_if_running()
         self._set_up()
         with self._leading():
+            self._raise_if_halted()
             self._catch_up(self._batch_size)
         return self.position
 
@@ -251,6 +297,8 @@ class Follower:
         with self._leading():
             with self._store.ddl_transaction() as tx:
                 tracking.create_table(tx)
+                halts.create_table(tx)
+                halts.clear(tx, self.name)  # a rebuild is the way out of a halt, after a fix
                 tracking.reset(tx, self.name)
                 self._consumer.drop_tables(tx)
                 self._consumer.create_tables(tx)
@@ -279,8 +327,15 @@ class Follower:
         if not self._is_set_up:
             with self._store.ddl_transaction() as tx:
                 tracking.create_table(tx)
+                halts.create_table(tx)
                 if isinstance(self._consumer, Projection):
                     self._consumer.create_tables(tx)
+                else:
+                    work_queue.create_tables(tx)  # where its failures are parked
+            # Apart from the DDL: a DDL transaction holds table locks that a running follower's
+            # batch (position row first, then its tables) may wait for, so touching the
+            # position row in it as well could deadlock with that batch.
+            with self._store.transaction() as tx:
                 position = tracking.ensure(tx, self.name)
             self._is_set_up = True
             self._set_position(position)
@@ -289,12 +344,21 @@ class Follower:
         self._set_up()
         with self._store.transaction(readonly=True) as tx:
             position = tracking.read_position(tx, self.name)
+            self._halt = halts.get(tx, self.name)
         self._set_position(position)
 
     def _set_position(self, position: int) -> None:
         with self._changed:
             self._position = position
             self._changed.notify_all()
+        for callback in self._listeners:
+            callback(position)
+
+    def _raise_if_halted(self) -> None:
+        if isinstance(self._consumer, Projection):
+            halt = self.read_halt()
+            if halt is not None:
+                raise ReadModelHalted(halt)
 
     def _max_notification_id(self) -> int:
         return self._app.recorder.max_notification_id() or 0
@@ -321,6 +385,7 @@ class Follower:
             if not self._active:
                 logger.info("follower %s is active", self.name)
                 self._active = True
+            self._raise_if_halted()
             self._catch_up(self._batch_size)
         else:
             self._active = False
@@ -330,6 +395,9 @@ class Follower:
         stop = self._max_notification_id()
         if progress:
             progress(min(self.position, stop), stop)
+        # After a batch fails for good, go one event at a time up to where that batch would
+        # have ended: everything before the bad event is applied, and the halt names it.
+        careful_until = 0
         while self.position < stop and not self._stopping.is_set():
             if not self._leadership.try_acquire():
                 self._active = False
@@ -337,7 +405,22 @@ class Follower:
             start = self.position
             try:
                 if isinstance(self._consumer, Projection):
-                    self._project_batch(self._consumer, start, stop, batch_size)
+                    limit = 1 if start < careful_until else batch_size
+                    try:
+                        self._project_batch(self._consumer, start, stop, limit)
+                    except Exception as error:
+                        if classify(error) is Failure.TRANSIENT:
+                            raise
+                        if limit > 1:
+                            careful_until = self._select(start, stop, limit)[1]
+                            logger.warning(
+                                "%s: a batch after %d failed (%s); applying it event by event",
+                                self.name,
+                                start,
+                                describe(error),
+                            )
+                            continue
+                        self._record_halt(start, stop, error)
                 else:
                     self._process_batch(self._consumer, start, stop, batch_size)
             except tracking.PositionConflict as conflict:
@@ -368,6 +451,27 @@ class Follower:
                 projection.apply(tx, events)
         self._set_position(end)
 
+    def _record_halt(self, start: int, stop: int, error: Exception) -> None:
+        notifications, _ = self._select(start, stop, 1)
+        failed = notifications[0].id if notifications else start + 1
+        with self._store.transaction() as tx:
+            halts.record(
+                tx, self.name, position=start, failed_position=failed, error=describe(error)
+            )
+            halt = halts.get(tx, self.name)
+        assert halt is not None
+        self._halt = halt
+        logger.critical(
+            "READ MODEL HALTED: %s cannot apply event %d and stops at %d (nothing is skipped;"
+            " fix the cause, then `mentorpay attention retry halt:%s`): %s",
+            self.name,
+            failed,
+            start,
+            self.name,
+            halt.error,
+        )
+        raise ReadModelHalted(halt) from error
+
     def _process_batch(self, process: Process, start: int, stop: int, limit: int) -> None:
         notifications, end = self._select(start, stop, limit)
         position = start
@@ -388,8 +492,11 @@ class Follower:
                 process.handle(position, event)
                 return
             except Exception as error:
-                if attempt >= self._retry.attempts or self._stopping.is_set():
+                if self._stopping.is_set():
                     raise
+                if classify(error) is Failure.PERMANENT or attempt >= self._retry.attempts:
+                    self._park(position, event, attempt, error)
+                    return
                 delay = self._retry.delay(attempt)
                 logger.warning(
                     "%s failed on notification %d (attempt %d: %s); retrying in %.2fs",
@@ -402,6 +509,27 @@ class Follower:
                 if self._stopping.wait(delay):
                     raise
                 attempt += 1
+
+    def _park(self, position: int, event: DomainEvent, attempts: int, error: Exception) -> None:
+        """Set the event aside, where the attention queue shows it, and go on."""
+        booking_id = getattr(event, "booking_id", None) or event.originator_id
+        with self._store.transaction() as tx:
+            work_queue.park_new(
+                tx,
+                process=self.name,
+                position=position,
+                lane=str(booking_id),
+                topic=getattr(type(event), "TOPIC", type(event).__qualname__),
+                attempts=attempts,
+                error=describe(error),
+            )
+        logger.error(
+            "%s parked notification %d after %d attempt(s): %s",
+            self.name,
+            position,
+            attempts,
+            describe(error),
+        )
 
     def _advance(self, expected: int, new: int) -> None:
         with self._store.transaction() as tx:

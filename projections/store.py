@@ -43,7 +43,17 @@ _DDL_LOCK_NAME = "mentorpay.read-model-ddl"
 
 
 class StoreError(Exception):
-    """The read-model database refused or failed an operation."""
+    """The read-model database refused or failed an operation.
+
+    ``retryable``: the database was away, busy or locked (worth another try), as opposed to
+    data it cannot store or a statement it refuses (the same again fails the same way).
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class StoreUnavailable(StoreError):
@@ -52,6 +62,9 @@ class StoreUnavailable(StoreError):
 
 class IntegrityError(StoreError):
     """A constraint (unique, not null, foreign key, check) was violated."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 def advisory_lock_key(name: str) -> int:
@@ -181,7 +194,22 @@ def _translated_errors() -> Iterator[None]:
     except (PoolTimeout, psycopg.OperationalError) as error:
         raise StoreUnavailable(str(error)) from error
     except (sqlite3.Error, psycopg.Error) as error:
-        raise StoreError(str(error)) from error
+        raise StoreError(str(error), retryable=_retryable(error)) from error
+
+
+_PERMANENT_DATABASE_ERRORS = (
+    sqlite3.DataError,
+    sqlite3.ProgrammingError,
+    sqlite3.NotSupportedError,
+    psycopg.DataError,  # e.g. "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    psycopg.ProgrammingError,
+    psycopg.NotSupportedError,
+)
+
+
+def _retryable(error: Exception) -> bool:
+    """Away, busy, locked or cancelled: worth another try; bad data or SQL: not."""
+    return not isinstance(error, _PERMANENT_DATABASE_ERRORS)
 
 
 class _SQLiteBackend:
@@ -333,7 +361,7 @@ class ReadModelStore:
         see its writes (PostgreSQL), so it is refused.
         """
         if getattr(self._local, "in_transaction", False):
-            raise StoreError("nested read-model transactions are not supported")
+            raise StoreError("nested read-model transactions are not supported", retryable=False)
         self._local.in_transaction = True
         try:
             with self._backend.transaction(readonly) as tx:
@@ -357,7 +385,7 @@ class ReadModelStore:
     def dedicated_connection(self) -> psycopg.Connection[Row]:
         """PostgreSQL only: an autocommit connection of its own (advisory locks, LISTEN)."""
         if not isinstance(self._backend, _PostgresBackend):
-            raise StoreError("dedicated connections exist only on PostgreSQL")
+            raise StoreError("dedicated connections exist only on PostgreSQL", retryable=False)
         return self._backend.connect()
 
     def close(self) -> None:

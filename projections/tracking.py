@@ -87,3 +87,26 @@ def reset(tx: Transaction, name: str) -> None:
         (name, datetime.now(UTC)),
     )
     tx.notify(POSITIONS_CHANNEL, name)
+
+
+def seed_from(tx: Transaction, name: str, others: list[str]) -> None:
+    """Start tracking ``name`` at the lowest position of ``others`` (if any is tracked and
+    ``name`` is not yet): a consumer taking over from several older ones resumes where the
+    slowest stood."""
+    if not others or read_row_exists(tx, name):
+        return
+    marks = ", ".join(["%s"] * len(others))
+    row = tx.execute(
+        f"SELECT MIN(position) AS position FROM {TABLE} WHERE name IN ({marks})", others
+    ).fetchone()
+    if row is None or row["position"] is None:
+        return
+    tx.execute(
+        f"INSERT INTO {TABLE} (name, position, updated_at) VALUES (%s, %s, %s)"
+        " ON CONFLICT (name) DO NOTHING",
+        (name, int(row["position"]), datetime.now(UTC)),
+    )
+
+
+def read_row_exists(tx: Transaction, name: str) -> bool:
+    return tx.execute(f"SELECT 1 FROM {TABLE} WHERE name = %s", (name,)).fetchone() is not None

@@ -18,6 +18,7 @@ from psycopg import sql
 from tests.support.in_process import staying_in_process
 
 if TYPE_CHECKING:
+    from projections.work_pool import WorkSettings
     from tests.support.sandbox_server import RunningSandbox
     from tests.support.stack import Stack
 
@@ -157,9 +158,19 @@ def stack_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(database_url: str, stack_settings: dict[str, Any]) -> Iterator[Stack]:
+def stack_work() -> WorkSettings:
+    """Override in a test module to change the work pool's threads, lease or retries."""
+    from tests.support.stack import FLOW_WORK
+
+    return FLOW_WORK
+
+
+@pytest.fixture
+def stack(
+    database_url: str, stack_settings: dict[str, Any], stack_work: WorkSettings
+) -> Iterator[Stack]:
     """The sandbox, the API and its workers over real HTTP, on both stores."""
     from tests.support.stack import running_stack
 
-    with running_stack(database_url, **stack_settings) as running:
+    with running_stack(database_url, stack_work, **stack_settings) as running:
         yield running

@@ -9,10 +9,13 @@ Two independent checks, both reading only the event log as the truth:
   refund, transfer, reversal) is recorded by exactly one event.
 - ``compare_read_models`` rebuilds every projection in an in-memory store up to the position
   its stored tables have reached, and compares the two row by row.
+- ``check_followers``: a read model that is halted, or still behind the log's head after a
+  short grace, is a problem too (its tables are right, but not up to date).
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +33,7 @@ from ledger import (
     postings_for,
 )
 from ledger.events import DomainEvent
-from projections import tracking
+from projections import halts, tracking
 from projections.event_log import head_position, iter_domain_events
 from projections.follower import Projection
 from projections.store import ReadModelStore, Row, Transaction
@@ -224,12 +227,56 @@ def compare_read_models(
     return findings
 
 
+def check_followers(
+    store: ReadModelStore, names: Sequence[str], head: int, *, grace_seconds: float = 5.0
+) -> list[Finding]:
+    """Halted read models, and those that have not reached ``head`` within the grace (a
+    running worker may be applying the last events right now)."""
+    findings: list[Finding] = []
+    deadline = time.monotonic() + grace_seconds
+    while True:
+        with store.transaction(readonly=True) as tx:
+            halted = {h.name: h for h in halts.all_halts(tx)}
+            behind = {}
+            if _table_exists(tx, tracking.TABLE):
+                for name in names:
+                    position = tracking.read_position(tx, name)
+                    if position < head and name not in halted:
+                        behind[name] = position
+            else:
+                behind = dict.fromkeys(names, 0) if head > 0 else {}
+        # A halted one will not catch up; the others get the grace to.
+        if not behind or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    for name in names:
+        if name in halted:
+            halt = halted[name]
+            findings.append(
+                Finding(
+                    "read-model-halted",
+                    name,
+                    f"halted at {halt.position}: event {halt.failed_position} cannot be applied"
+                    f" ({halt.error})",
+                )
+            )
+        elif name in behind:
+            findings.append(
+                Finding(
+                    "read-model-behind", name, f"at position {behind[name]}, the head is {head}"
+                )
+            )
+    return findings
+
+
 def verify(
     app: Application[Any], store: ReadModelStore, projections: Sequence[Projection]
 ) -> AuditReport:
-    """Invariants over the whole log, then every read model against a rebuild."""
+    """Invariants over the whole log, every read model against a rebuild, and every read
+    model up to date and not halted."""
     report = check_invariants(app)
     report.findings.extend(compare_read_models(app, store, projections))
+    report.findings.extend(check_followers(store, [p.name for p in projections], report.position))
     return report
 
 

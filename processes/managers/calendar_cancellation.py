@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from ledger import Booking, Ledger
 from ledger.events import DomainEvent
-from processes.gateways.calcom_gateway import CalcomGateway, CalcomRequestError
-from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
-
-log = logging.getLogger(__name__)
+from processes.gateways.calcom_gateway import CalcomGateway
+from processes.gateways.stripe_gateway import StripeGateway
 
 
 class CalendarCancellation:
@@ -30,18 +26,10 @@ class CalendarCancellation:
         if not isinstance(event, Booking.Cancelled):
             return
         booking = self._ledger.get_booking(event.originator_id)
-        # Transient failures propagate (the follower retries); a final refusal is logged and
-        # passed over, so one odd booking cannot hold up every later cancellation.
+        # Failures propagate: transient ones are retried by the work queue, a refusal for good
+        # is parked for operations; neither holds up any other cancellation.
         if booking.calcom_booking_uid is not None:
-            try:
-                self._calcom.cancel_booking(booking.calcom_booking_uid, event.reason)
-            except CalcomRequestError as refused:
-                log.error("Cal.com refused to cancel %s: %s", booking.calcom_booking_uid, refused)
+            self._calcom.cancel_booking(booking.calcom_booking_uid, event.reason)
         if booking.payment_id is None:
             session_id = booking.request.checkout_session_id
-            try:
-                self._stripe.expire_checkout_session(
-                    session_id, idempotency_key=f"expire:{booking.id}"
-                )
-            except StripeRequestRefused as refused:
-                log.error("Stripe refused to expire checkout %s: %s", session_id, refused)
+            self._stripe.expire_checkout_session(session_id, idempotency_key=f"expire:{booking.id}")

@@ -6,14 +6,18 @@ id is in its metadata), because Cal.com has no idempotency key.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import threading
-from dataclasses import dataclass
 
 from ledger import Booking, BookingStatus, Ledger
 from ledger.events import DomainEvent
-from processes.gateways.calcom_errors import CalcomTransientError, SlotUnavailable
+from processes.gateways.calcom_errors import (
+    CalcomGatewayError,
+    CalcomTransientError,
+    SlotUnavailable,
+)
 from processes.gateways.calcom_gateway import CalcomGateway
+from processes.gateways.calcom_objects import CalBooking
 
 log = logging.getLogger(__name__)
 
@@ -21,60 +25,47 @@ BOOKING_METADATA_KEY = "mentorpay_booking_id"
 LIVE_CALCOM_STATUSES = frozenset({"accepted", "pending"})
 
 
-@dataclass(frozen=True)
-class FulfilmentRetry:
-    """Transient Cal.com failures are retried this many times before the booking fails."""
-
-    attempts: int = 6
-    initial_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
-
-
 class Fulfilment:
+    """Books at Cal.com. A transient Cal.com failure propagates: the work queue retries it
+    later (scheduled, not slept) and, out of attempts, calls ``give_up``, which fails the
+    booking so that it is refunded. A slot refusal fails the booking at once; any other
+    refusal propagates as permanent and the work is parked for operations."""
+
     name = "fulfilment"
     topics = (Booking.PaymentConfirmed.TOPIC,)
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        calcom: CalcomGateway,
-        retry: FulfilmentRetry | None = None,
-        stopping: threading.Event | None = None,
-    ) -> None:
+    def __init__(self, ledger: Ledger, calcom: CalcomGateway) -> None:
         self._ledger = ledger
         self._calcom = calcom
-        self._retry = retry or FulfilmentRetry()
-        self._stopping = stopping or threading.Event()
 
     def handle(self, position: int, event: DomainEvent) -> None:
         booking = self._ledger.get_booking(event.originator_id)
         if booking.status != BookingStatus.PENDING:
             return  # decided by an earlier run
-        for attempt in range(1, self._retry.attempts + 1):
-            try:
-                self._book(booking)
-                return
-            except SlotUnavailable as refusal:
-                self._ledger.record_booking_failed(
-                    booking_id=booking.id, reason=f"slot unavailable: {refusal}", final=True
-                )
-                return
-            except CalcomTransientError as error:
-                log.warning(
-                    "Cal.com attempt %d for booking %s failed: %s", attempt, booking.id, error
-                )
-                if attempt < self._retry.attempts and self._stopping.wait(
-                    self._retry.delay(attempt)
-                ):
-                    raise  # shutting down: the follower resumes this event on restart
+        try:
+            self._book(booking)
+        except SlotUnavailable as refusal:
+            self._ledger.record_booking_failed(
+                booking_id=booking.id, reason=f"slot unavailable: {refusal}", final=True
+            )
+
+    def give_up(self, position: int, event: DomainEvent, error: Exception) -> None:
+        """Out of attempts on a transient failure: fail the booking (refunded), unless an
+        attempt did book it after all."""
+        booking = self._ledger.get_booking(event.originator_id)
+        if booking.status != BookingStatus.PENDING:
+            return
+        if isinstance(error, CalcomTransientError):
+            # One last look: a create whose answer was lost may have booked it.
+            with contextlib.suppress(CalcomGatewayError):
+                if self._existing(booking) is not None:
+                    return self.handle(position, event)
+        log.warning("giving up booking %s at Cal.com: %s", booking.id, error)
         self._ledger.record_booking_failed(
             booking_id=booking.id, reason="Cal.com unavailable; gave up retrying", final=False
         )
 
-    def _book(self, booking: Booking) -> None:
+    def _existing(self, booking: Booking) -> CalBooking | None:
         request = booking.request
         existing = self._calcom.find_booking(
             event_type_id=request.event_type_id,
@@ -82,7 +73,14 @@ class Fulfilment:
             metadata_key=BOOKING_METADATA_KEY,
             metadata_value=str(booking.id),
         )
-        if existing is not None and existing.status in LIVE_CALCOM_STATUSES:
+        return (
+            existing if existing is not None and existing.status in LIVE_CALCOM_STATUSES else None
+        )
+
+    def _book(self, booking: Booking) -> None:
+        request = booking.request
+        existing = self._existing(booking)
+        if existing is not None:
             self._ledger.record_booked(booking_id=booking.id, calcom_booking_uid=existing.uid)
             return
         created = self._calcom.create_booking(

@@ -24,7 +24,7 @@ from uuid import UUID
 from ledger import Booking, BookingStatus, Disposition, Ledger, Money, Payment, PaymentStatus
 from ledger.cancellation_policy import refund_decision
 from ledger.events import DomainEvent
-from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
+from processes.gateways.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,10 @@ class Refunds:
             return
         if payment.refunded_amount >= payment.amount:
             return
-        try:
-            reverse_payout(self._ledger, self._stripe, payment)
-            refund_in_full(
-                self._ledger, self._stripe, payment.id, reason=f"cancelled: {decision.rule}"
-            )
-        except StripeRequestRefused as refused:
-            # Final: retrying cannot help, and would hold up every later refund. The ledger
-            # keeps showing a cancelled booking with its payment unrefunded, for finance.
-            log.error("Stripe refused the refund of payment %s: %s", payment.id, refused)
+        # A refusal for good (``StripeRequestRefused``) propagates: the work is parked and the
+        # attention queue shows it; it holds up no other refund.
+        reverse_payout(self._ledger, self._stripe, payment)
+        refund_in_full(self._ledger, self._stripe, payment.id, reason=f"cancelled: {decision.rule}")
 
 
 def reverse_payout(ledger: Ledger, stripe: StripeGateway, payment: Payment) -> None:

@@ -121,20 +121,41 @@ class PayoutService:
             )
         return result
 
+    def retry_one(self, payment_id: UUID, *, attempt: int) -> PayoutRunResult:
+        """Pay out one payment now, e.g. one whose payout failed for good once the mentor's
+        account is fixed (the attention queue's retry number ``attempt``); the same checks as
+        a run, and the same look-up of an earlier transfer before a new one is made."""
+        with self._exclusive_run():
+            payment = self._ledger.get_payment(payment_id)
+            candidate = PayoutCandidate(
+                payment_id=str(payment.id),
+                booking_id=str(payment.booking_id),
+                mentor_id=payment.mentor_id,
+                status=payment.status,
+                paid_at=payment.paid_at,
+            )
+            tally = _Tally(key_suffix=f":retry-{attempt}")
+            self._process(candidate, self._clock(), tally, reopen=True)
+        return tally.result()
+
     # -- one payment ------------------------------------------------------------------------
 
-    def _process(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+    def _process(
+        self, candidate: PayoutCandidate, now: datetime, tally: _Tally, *, reopen: bool = False
+    ) -> None:
         try:
-            self._pay_out(candidate, now, tally)
+            self._pay_out(candidate, now, tally, reopen=reopen)
         except Exception as error:
             # One payment's surprise (a conflicting record, the ledger unreachable) must not
             # stop the others; it stays due and is tried again next run.
             log.exception("payout of payment %s failed", candidate.payment_id)
             tally.failures.append(f"{candidate.payment_id}: {type(error).__name__}: {error}")
 
-    def _pay_out(self, candidate: PayoutCandidate, now: datetime, tally: _Tally) -> None:
+    def _pay_out(
+        self, candidate: PayoutCandidate, now: datetime, tally: _Tally, *, reopen: bool = False
+    ) -> None:
         try:
-            payment = self._make_eligible(candidate, now)
+            payment = self._make_eligible(candidate, now, reopen=reopen)
         except _NotPayable as reason:
             log.error("payment %s cannot be paid out: %s", candidate.payment_id, reason)
             tally.failures.append(f"{candidate.payment_id}: {reason}")
@@ -143,7 +164,7 @@ class PayoutService:
             return
         tally.eligible += 1
         try:
-            transfer = self._transfer(payment, tally.accounts)
+            transfer = self._transfer(payment, tally.accounts, tally.key_suffix)
         except (_NotPayable, StripeGatewayError) as error:
             self._record_failure(payment, error, tally)
             return
@@ -159,11 +180,15 @@ class PayoutService:
             transfer.id,
         )
 
-    def _make_eligible(self, candidate: PayoutCandidate, now: datetime) -> Payment | None:
-        """The payment cleared for transfer, or None if it may not (or need not) be paid out."""
+    def _make_eligible(
+        self, candidate: PayoutCandidate, now: datetime, *, reopen: bool = False
+    ) -> Payment | None:
+        """The payment cleared for transfer, or None if it may not (or need not) be paid out.
+        ``reopen``: a payout that failed for good is tried again (an operator's retry)."""
         payment_id = UUID(candidate.payment_id)
         payment = self._ledger.get_payment(payment_id)
-        if payment.status == PaymentStatus.SUCCEEDED:
+        reopening = reopen and payment.status == PaymentStatus.PAYOUT_FAILED
+        if payment.status == PaymentStatus.SUCCEEDED or reopening:
             mentor = self._catalog.mentor(payment.mentor_id)
             if mentor is None:
                 raise _NotPayable(f"mentor {payment.mentor_id!r} is not in the catalogue")
@@ -180,7 +205,9 @@ class PayoutService:
         # Anything else (paid, refunded, failed for good...) is not ours to touch.
         return payment if payment.status == PaymentStatus.PAYOUT_ELIGIBLE else None
 
-    def _transfer(self, payment: Payment, accounts: dict[str, str | None]) -> TransferInfo:
+    def _transfer(
+        self, payment: Payment, accounts: dict[str, str | None], key_suffix: str = ""
+    ) -> TransferInfo:
         """The transfer for this payment: an earlier attempt's, or a new one."""
         existing = self._existing_transfer(payment)
         if existing is not None:
@@ -209,7 +236,7 @@ class PayoutService:
                 "booking_id": str(payment.booking_id),
                 "mentor_id": payment.mentor_id,
             },
-            idempotency_key=transfer_idempotency_key(payment.id),
+            idempotency_key=transfer_idempotency_key(payment.id) + key_suffix,
         )
 
     def _held_back(self, payment: Payment) -> str | None:
@@ -294,6 +321,8 @@ class _Tally:
     paid_out: int = 0
     failures: list[str] = field(default_factory=list)
     accounts: dict[str, str | None] = field(default_factory=dict)  # account -> refusal or None
+    # A retry after a failure for good needs a fresh key: Stripe replays a key's refusal.
+    key_suffix: str = ""
 
     def result(self) -> PayoutRunResult:
         return PayoutRunResult(

@@ -229,3 +229,56 @@ def test_the_same_idempotency_key_gives_the_same_checkout_once(stack: Stack) -> 
     assert theirs.status_code == 409, theirs.text
     assert theirs.headers["content-type"].startswith(PROBLEM_JSON)
     assert _footprint(stack) == (head, 1, 1)
+
+
+def test_text_that_can_never_be_stored_is_a_422_naming_the_field(stack: Stack) -> None:
+    """NUL and other control characters, lone surrogates and over-long text are refused at
+    the door, so they never reach the ledger or a read model (a NUL once halted one)."""
+    good: dict[str, Any] = {
+        "eventTypeId": 1001,
+        "start": stack.free_slot().isoformat(),
+        "attendee": ALAN,
+    }
+
+    def raw(attendee_json: str) -> tuple[str, str, dict[str, Any]]:
+        # Written by hand: json.dumps would not let a lone surrogate through as an escape.
+        body = f'{{"eventTypeId": 1001, "start": "{good["start"]}", "attendee": {attendee_json}}}'
+        return (
+            "POST",
+            "/api/checkout-sessions",
+            {"content": body.encode(), "headers": {"Content-Type": "application/json"}},
+        )
+
+    email, zone = '"email": "alan@example.com"', '"timeZone": "Europe/London"'
+    cases = {
+        "NUL in name": (raw(f'{{"name": "Alan\\u0000", {email}, {zone}}}'), "name"),
+        "escape in name": (raw(f'{{"name": "Alan\\u001b[2J", {email}, {zone}}}'), "name"),
+        "DEL in name": (raw(f'{{"name": "Alan\\u007f", {email}, {zone}}}'), "name"),
+        "surrogate in name": (raw(f'{{"name": "Alan \\ud800", {email}, {zone}}}'), "name"),
+        "NUL in email": (
+            raw(f'{{"name": "Alan", "email": "al\\u0000an@example.com", {zone}}}'),
+            "email",
+        ),
+        "NUL in time zone": (
+            raw(f'{{"name": "Alan", {email}, "timeZone": "UTC\\u0000"}}'),
+            "timeZone",
+        ),
+        "name too long": (_checkout({**good, "attendee": {**ALAN, "name": "A" * 201}}), "name"),
+    }
+    with stack.client() as client:
+        before = _footprint(stack)
+        for case, ((method, url, kwargs), field) in cases.items():
+            response = client.request(method, url, **kwargs)
+            assert response.status_code == 422, (case, response.text)
+            assert response.headers["content-type"].startswith(PROBLEM_JSON), case
+            locations = [error["loc"] for error in response.json()["errors"]]
+            assert any(loc[-1] == field for loc in locations), (case, locations)
+        assert _footprint(stack) == before
+        reason = {"reason": "can't\x00come"}
+        booking = client.post("/api/checkout-sessions", json=good).json()["bookingId"]
+        refused = client.post(f"/api/bookings/{booking}/cancel", json=reason)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"][-1] == "reason"
+        # Ordinary line breaks in a free-text reason are fine.
+        cancelled = client.post(f"/api/bookings/{booking}/cancel", json={"reason": "ill\nsorry"})
+        assert cancelled.status_code == 200, cancelled.text

@@ -10,8 +10,7 @@ import pytest
 import stripe
 
 from ledger import Ledger
-from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
-from projections.follower import Follower, RetryPolicy
+from processes.managers.fulfilment import Fulfilment
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
 
@@ -116,7 +115,7 @@ def test_slot_taken_at_calcom_while_paying_rejects_and_refunds_once(stack: Stack
 def test_calcom_5xx_twice_then_books_once_without_refund(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="processes.managers.fulfilment")
+    caplog.set_level(logging.WARNING, logger="projections.work_pool")
     checkout = stack.start_checkout(stack.free_slot())
     booking_id = checkout["bookingId"]
     with stack.sandbox_client() as sandbox:
@@ -140,7 +139,7 @@ def test_calcom_5xx_twice_then_books_once_without_refund(
     failed_attempts = [
         r
         for r in caplog.records
-        if r.name == "processes.managers.fulfilment" and booking_id in r.message
+        if r.name == "projections.work_pool" and booking_id in r.getMessage()
     ]
     assert len(failed_attempts) == 2
 
@@ -181,14 +180,9 @@ def test_worker_dying_after_calcom_booked_finds_the_booking_on_restart(stack: St
     wait_until(lambda: stack.booking(booking_id)["status"] == "PENDING", timeout=20)
 
     crashing_ledger = _CrashAfterBooking(container.ledger)
-    doomed = Follower(
-        container.ledger,
-        container.store,
-        Fulfilment(crashing_ledger, container.calcom, FulfilmentRetry(attempts=1)),  # type: ignore[arg-type]
-        retry=RetryPolicy(attempts=1),
-    )
+    doomed = Fulfilment(crashing_ledger, container.calcom)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="worker died"):
-        doomed.run_until_caught_up()
+        wait_until(lambda: container.work.run_one("fulfilment", doomed), timeout=20)
     assert crashing_ledger.crashes == 1
     assert len(_our_calcom_bookings(stack, booking_id)) == 1
     assert stack.booking(booking_id)["status"] == "PENDING"

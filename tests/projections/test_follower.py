@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.follower import Follower, FollowerBusy
+from projections import halts
+from projections.follower import Follower, FollowerBusy, ReadModelHalted
 from tests.support.follower_toy import (
     CREATED,
     CounterView,
@@ -181,3 +182,57 @@ def test_memory_urls_work_end_to_end() -> None:
                 Follower(toy.app, toy.store, CounterView()).run_until_caught_up()
             assert follower.wait_for(last, timeout=10)
         assert toy.view() == toy.fold()
+
+
+def test_a_read_model_that_cannot_apply_an_event_halts_there_alone_and_skips_nothing(
+    toy: Toy,
+) -> None:
+    last = toy.append(counters=4, increments=2)
+    ids = toy.notification_ids()
+    poison = ids[5]
+    halting = Follower(toy.app, toy.store, CounterView(poison={poison}), batch_size=4)
+    other_view = _EventCount()
+    other = Follower(toy.app, toy.store, other_view, batch_size=4)
+
+    with pytest.raises(ReadModelHalted) as halted:
+        halting.run_until_caught_up()
+
+    # Everything before the bad event is applied (event by event once its batch failed).
+    assert halted.value.halt.position == ids[4] == toy.stored_position("toy_counters")
+    assert halted.value.halt.failed_position == poison
+    assert toy.applied_positions() == ids[:5]
+    with toy.store.transaction(readonly=True) as tx:
+        [halt] = halts.all_halts(tx)
+    assert (halt.name, halt.failed_position) == ("toy_counters", poison)
+    assert "cannot apply event" in halt.error
+    # It stays halted: no later event is applied past the bad one.
+    with pytest.raises(ReadModelHalted):
+        Follower(toy.app, toy.store, CounterView(), batch_size=4).run_until_caught_up()
+    assert toy.stored_position("toy_counters") == ids[4]
+    # Another read model is not held up.
+    assert other.run_until_caught_up() == last
+    assert other_view.seen == len(ids)
+
+    # Once the cause is gone and the halt is cleared, it goes on from where it stopped.
+    with toy.store.transaction() as tx:
+        halts.clear(tx, "toy_counters")
+    assert Follower(toy.app, toy.store, CounterView(), batch_size=4).run_until_caught_up() == last
+    assert toy.view() == toy.fold()
+
+
+class _EventCount:
+    """Another read model, with no table of its own (it only counts what it was given)."""
+
+    name = "toy_event_count"
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def create_tables(self, tx: object) -> None:
+        pass
+
+    def drop_tables(self, tx: object) -> None:
+        pass
+
+    def apply(self, tx: object, events: list) -> None:
+        self.seen += len(events)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from projections import work_queue
 from projections.follower import Follower, RetryPolicy
 from tests.support.follower_toy import INCREMENTED, RecordingProcess, Toy, toy_world
 
@@ -37,7 +38,9 @@ def test_a_transient_failure_is_retried_and_the_position_recorded_once_after(toy
     assert toy.stored_position(process.name) == last
 
 
-def test_a_handler_that_keeps_failing_blocks_its_event_but_not_the_follower(toy: Toy) -> None:
+def test_a_handler_that_keeps_failing_is_parked_after_its_attempts_and_the_rest_go_on(
+    toy: Toy,
+) -> None:
     toy.append(counters=1, increments=1)
     ids = toy.notification_ids()
     process = RecordingProcess(toy.store, failures={ids[1]: 5})
@@ -45,14 +48,30 @@ def test_a_handler_that_keeps_failing_blocks_its_event_but_not_the_follower(toy:
     follower = Follower(toy.app, toy.store, process, poll_interval=0.05, retry=retry)
 
     with follower:
-        # Two attempts per cycle: the follower gives up the cycle, logs, and tries again later.
-        assert follower.wait_for(ids[0], timeout=10)
         last = toy.append(counters=1, start=2)
         assert follower.wait_for(last, timeout=10)
-        assert follower.is_running
 
-    assert process.handled() == [ids[0], *[ids[1]] * 6, last]
+    # Two attempts, then parked with its error and attempts; later events were handled.
+    assert process.handled() == [ids[0], ids[1], ids[1], last]
     assert toy.stored_position(process.name) == last
+    with toy.store.transaction(readonly=True) as tx:
+        [item] = work_queue.parked(tx)
+    assert (item.process, item.position, item.attempts) == (process.name, ids[1], 2)
+    assert "ConnectionError: transient failure" in (item.last_error or "")
+
+
+def test_a_permanent_error_is_not_retried_but_parked(toy: Toy) -> None:
+    last = toy.append(counters=2)
+    ids = toy.notification_ids()
+    process = RecordingProcess(toy.store, permanent={ids[0]})
+
+    assert Follower(toy.app, toy.store, process, retry=FAST_RETRY).run_until_caught_up() == last
+
+    assert process.handled() == ids  # once each: the deterministic error was not retried
+    with toy.store.transaction(readonly=True) as tx:
+        [item] = work_queue.parked(tx)
+    assert (item.position, item.attempts) == (ids[0], 1)
+    assert item.last_error and item.last_error.startswith("LedgerValidationError")
 
 
 def test_a_topic_filter_hands_over_only_its_topics_and_still_advances(toy: Toy) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from ledger.errors import LedgerValidationError
 from mentorpay.persistence import eventsourcing_env
 from projections.store import ReadModelStore, Transaction
 
@@ -108,6 +109,7 @@ class CounterView:
     name: str = "toy_counters"
     topics: Sequence[str] = ()
     crash_on_call: int | None = None
+    poison: set[int] = field(default_factory=set)  # positions it can never apply
     calls: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
@@ -128,6 +130,8 @@ class CounterView:
         for index, (position, domain_event) in enumerate(events):
             if self.calls == self.crash_on_call and index == len(events) // 2:
                 raise CrashingBatch(f"crash half-way through batch {self.calls}")
+            if position in self.poison:
+                raise LedgerValidationError(f"cannot apply event {position}")
             if isinstance(domain_event, Counter.Created):
                 tx.execute(
                     "INSERT INTO toy_counters (id, label, total, increments, updated_at)"
@@ -151,6 +155,7 @@ class RecordingProcess:
     name: str = "toy_process"
     topics: Sequence[str] = ()
     failures: dict[int, int] = field(default_factory=dict)
+    permanent: set[int] = field(default_factory=set)  # positions that always fail for good
     # (position handled, the stored position at the time of the call)
     calls: list[tuple[int, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -165,6 +170,8 @@ class RecordingProcess:
             if self.failures.get(position, 0) > 0:
                 self.failures[position] -= 1
                 raise ConnectionError(f"transient failure handling {position}")
+            if position in self.permanent:
+                raise LedgerValidationError(f"event {position} can never be handled")
 
     def handled(self) -> list[int]:
         with self._lock:

@@ -16,14 +16,22 @@ from mentorpay.auth_tokens import issue_token
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.servers import BackgroundServer
 from mentorpay.settings import Settings
-from processes.managers.fulfilment import FulfilmentRetry
 from projections.catalog_file import read_catalog_file
+from projections.follower import RetryPolicy
+from projections.work_pool import WorkSettings
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
 WEBHOOK_SECRET = "whsec_flow_tests"
 JWT_SECRET = "flow-tests-jwt-secret-0123456789abcdef"
+# Quick retries and a short lease, so recovery after a simulated crash takes seconds.
+FLOW_WORK = WorkSettings(
+    threads=4,
+    lease_seconds=3.0,
+    poll_interval=0.2,
+    retry=RetryPolicy(attempts=4, initial_delay=0.05, max_delay=0.2),
+)
 
 
 @dataclass
@@ -112,14 +120,16 @@ def settings_for(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
 
 
 @contextmanager
-def running_stack(database_url: str, **settings: Any) -> Iterator[Stack]:
+def running_stack(
+    database_url: str, work: WorkSettings = FLOW_WORK, **settings: Any
+) -> Iterator[Stack]:
     """A fresh sandbox, then the API and its workers on ``database_url``, torn down on exit."""
     sandbox_state = SandboxState()
     with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
         container = build_container(
             settings_for(database_url, sandbox_server.url, **settings),
             poll_interval=0.2,
-            fulfilment_retry=FulfilmentRetry(attempts=4, initial_delay=0.05, max_delay=0.2),
+            work=work,
         )
         try:
             container.catalog.load(read_catalog_file(DEMO_CATALOG))

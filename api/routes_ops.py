@@ -1,0 +1,75 @@
+"""Operations' attention queue over HTTP: parked work, halted read models, payouts failed for
+good, failed bookings not refunded. Role ``admin`` only; every retry and resolution is
+recorded in the ledger with the caller and the reason."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import Principal, require_roles
+from api.dependencies import ApiServices, services
+from api.problems import Problem
+from api.schemas import LongText, single_line
+from processes.services.attention import AttentionItem, AttentionService
+
+router = APIRouter(prefix="/api/ops", tags=["operations"])
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+ItemId = Annotated[str, Path(min_length=3, max_length=300, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: LongText
+
+
+def _service(c: ApiServices) -> AttentionService:
+    if c.attention is None:
+        raise Problem(503, "Service Unavailable", "the attention queue is not wired here")
+    return c.attention
+
+
+def _view(item: AttentionItem) -> dict[str, Any]:
+    return item.as_dict()
+
+
+def _by(principal: Principal) -> str:
+    return single_line(f"{principal.role}:{principal.sub}")
+
+
+@router.get("/attention")
+def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
+    """Everything that needs a person, oldest first within each kind."""
+    return {"items": [_view(item) for item in _service(c).open_items()]}
+
+
+@router.get("/attention/{item_id}")
+def show_attention(
+    _: Admin, c: Annotated[ApiServices, Depends(services)], item_id: ItemId
+) -> dict[str, Any]:
+    return _view(_service(c).get(item_id))
+
+
+@router.post("/attention/{item_id}/retry")
+def retry_attention(
+    principal: Admin,
+    c: Annotated[ApiServices, Depends(services)],
+    item_id: ItemId,
+    body: Annotated[ActionRequest, Body()],
+) -> dict[str, Any]:
+    """Try again once the cause is fixed; recorded in the ledger (who, when, why)."""
+    return _view(_service(c).retry(item_id, by=_by(principal), reason=body.reason))
+
+
+@router.post("/attention/{item_id}/resolve")
+def resolve_attention(
+    principal: Admin,
+    c: Annotated[ApiServices, Depends(services)],
+    item_id: ItemId,
+    body: Annotated[ActionRequest, Body()],
+) -> dict[str, Any]:
+    """Close the item without another try (say, refunded by hand); recorded in the ledger."""
+    return _view(_service(c).resolve(item_id, by=_by(principal), reason=body.reason))

@@ -1,0 +1,227 @@
+"""The attention queue: everything that needs a person, one list, with retry and resolve.
+
+Items, each with a stable id:
+
+- ``work:<process>:<position>``: work a process manager parked (failed for good, or out of
+  attempts), e.g. a refund Stripe refuses for good or a Cal.com refusal that is not a slot
+  refusal. Retry queues it again (after the cause is fixed); resolve closes it.
+- ``halt:<read model>``: a read model halted on an event it cannot apply. Retry clears the
+  halt so it tries again (after a fix); it cannot be resolved, since that would skip an event.
+- ``payout:<payment id>``: a payout that failed for good (e.g. the mentor's Stripe account
+  could not receive it). Retry pays it out now (once the mentor's account is fixed).
+- ``refund:<booking id>``: a failed booking whose payment was not refunded. Retry runs the
+  refund work for that booking again.
+
+Every retry and resolution is first recorded in the ledger (``Attention`` events: who, when,
+why), then acted on; a resolved derived item (payout, refund) is no longer listed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from ledger import Attention, Booking, Ledger
+from processes.services.errors import NotFound, ServiceError
+from processes.services.payouts import PayoutService
+from projections import attention as queries
+from projections import halts, work_queue
+from projections.store import ReadModelStore, StoreError, Transaction
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PARKED_WORK, HALTED, PAYOUT_FAILED, REFUND_MISSING = (
+    "parked-work",
+    "halted-read-model",
+    "payout-failed",
+    "refund-missing",
+)
+
+
+class NotAllowed(ServiceError):
+    status = 409
+    title = "Not allowed for this item"
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    id: str
+    kind: str
+    subject: str  # the booking, payment or read model it is about
+    detail: str
+    since: datetime | None
+    booking_id: str | None = None
+    payment_id: str | None = None
+    process: str | None = None
+    position: int | None = None
+    attempts: int | None = None
+    status: str = "open"
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The item as the HTTP API and ``attention list --json`` show it."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "subject": self.subject,
+            "detail": self.detail,
+            "since": self.since.isoformat() if self.since else None,
+            "bookingId": self.booking_id,
+            "paymentId": self.payment_id,
+            "process": self.process,
+            "position": self.position,
+            "attempts": self.attempts,
+            "actions": self.actions,
+        }
+
+
+class AttentionService:
+    def __init__(self, ledger: Ledger, store: ReadModelStore, payouts: PayoutService) -> None:
+        self._ledger = ledger
+        self._store = store
+        self._payouts = payouts
+
+    def open_items(self) -> list[AttentionItem]:
+        items: list[AttentionItem] = []
+        items += [_halt_item(h) for h in self._read(halts.all_halts)]
+        items += [_work_item(w) for w in self._read(work_queue.parked)]
+        items += [_payout_item(p) for p in self._read(queries.failed_payouts)]
+        items += [_refund_item(r) for r in self._read(queries.missing_refunds)]
+        return [self._with_actions(item) for item in items if not self._resolved(item)]
+
+    def _read(self, query: Callable[[Transaction], list[T]]) -> list[T]:
+        """One query in a transaction of its own; nothing while its tables do not exist yet
+        (no worker has run)."""
+        try:
+            with self._store.transaction(readonly=True) as tx:
+                return query(tx)
+        except StoreError as error:
+            log.info("attention queue: %s not read: %s", query.__name__, error)
+            return []
+
+    def get(self, key: str) -> AttentionItem:
+        for item in self.open_items():
+            if item.id == key:
+                return item
+        raise NotFound(f"no open attention item {key!r}")
+
+    def retry(self, key: str, *, by: str, reason: str) -> AttentionItem:
+        item = self.get(key)
+        record = self._ledger.record_attention_retry(
+            key=item.id, kind=item.kind, subject=item.subject, by=by, reason=reason
+        )
+        if item.kind == PARKED_WORK:
+            assert item.process is not None and item.position is not None
+            with self._store.transaction() as tx:
+                work_queue.requeue(tx, item.process, item.position)
+        elif item.kind == HALTED:
+            with self._store.transaction() as tx:
+                halts.clear(tx, item.subject)
+        elif item.kind == PAYOUT_FAILED:
+            assert item.payment_id is not None
+            result = self._payouts.retry_one(UUID(item.payment_id), attempt=record.retries)
+            if result.failed:
+                raise NotAllowed(f"the payout failed again: {'; '.join(result.failures)}")
+        elif item.kind == REFUND_MISSING:
+            self._retry_refund(item)
+        return self._with_actions(item)
+
+    def resolve(self, key: str, *, by: str, reason: str) -> AttentionItem:
+        item = self.get(key)
+        if item.kind == HALTED:
+            raise NotAllowed(
+                "a halted read model is retried after a fix (or replayed), never skipped"
+            )
+        self._ledger.record_attention_resolved(
+            key=item.id, kind=item.kind, subject=item.subject, by=by, reason=reason
+        )
+        if item.kind == PARKED_WORK:
+            assert item.process is not None and item.position is not None
+            with self._store.transaction() as tx:
+                work_queue.resolve(tx, item.process, item.position)
+        return self._with_actions(item, status="resolved")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _retry_refund(self, item: AttentionItem) -> None:
+        assert item.booking_id is not None
+        with self._store.transaction() as tx:
+            rows = queries.refund_work_for(tx, item.booking_id)
+            failed = [r for r in rows if r.topic == Booking.BookingFailed.TOPIC] or rows
+            if not failed or not work_queue.requeue_finished(
+                tx, failed[0].process, failed[0].position
+            ):
+                raise NotAllowed(f"no finished refund work for booking {item.booking_id}")
+
+    def _resolved(self, item: AttentionItem) -> bool:
+        # Parked work and halts carry their own state; derived items are closed in the ledger.
+        if item.kind in (PARKED_WORK, HALTED):
+            return False
+        record = self._ledger.get_attention(item.id)
+        return record is not None and record.resolved
+
+    def _with_actions(self, item: AttentionItem, status: str | None = None) -> AttentionItem:
+        record = self._ledger.get_attention(item.id)
+        actions = _actions(record) if record is not None else []
+        return AttentionItem(
+            **{**item.__dict__, "actions": actions, "status": status or item.status}
+        )
+
+
+def _actions(record: Attention) -> list[dict[str, Any]]:
+    return [{"action": a, "by": by, "reason": reason} for a, by, reason in record.actions]
+
+
+def _work_item(w: work_queue.WorkItem) -> AttentionItem:
+    return AttentionItem(
+        id=f"work:{w.key}",
+        kind=PARKED_WORK,
+        subject=w.lane,
+        detail=w.last_error or "parked",
+        since=w.updated_at,
+        booking_id=w.lane,
+        process=w.process,
+        position=w.position,
+        attempts=w.attempts,
+    )
+
+
+def _halt_item(h: halts.Halt) -> AttentionItem:
+    return AttentionItem(
+        id=f"halt:{h.name}",
+        kind=HALTED,
+        subject=h.name,
+        detail=f"halted at {h.position}: event {h.failed_position} cannot be applied: {h.error}",
+        since=h.halted_at,
+        position=h.failed_position,
+    )
+
+
+def _payout_item(p: queries.FailedPayout) -> AttentionItem:
+    return AttentionItem(
+        id=f"payout:{p.payment_id}",
+        kind=PAYOUT_FAILED,
+        subject=p.payment_id,
+        detail=p.error or "payout failed for good",
+        since=p.since,
+        booking_id=p.booking_id,
+        payment_id=p.payment_id,
+    )
+
+
+def _refund_item(r: queries.MissingRefund) -> AttentionItem:
+    return AttentionItem(
+        id=f"refund:{r.booking_id}",
+        kind=REFUND_MISSING,
+        subject=r.booking_id,
+        detail=f"booking failed; {r.amount - r.amount_refunded} {r.currency} not refunded",
+        since=r.since,
+        booking_id=r.booking_id,
+        payment_id=r.payment_id,
+    )
