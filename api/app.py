@@ -9,6 +9,7 @@ from api import (
     routes_cancellations,
     routes_finance,
     routes_health,
+    routes_lifecycle,
     routes_payouts,
     routes_webhooks,
 )
@@ -34,6 +35,7 @@ def create_app(services: ApiServices) -> FastAPI:
     _install_domain_handlers(app)
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
+    app.include_router(routes_lifecycle.router)
     app.include_router(routes_payouts.router)
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)

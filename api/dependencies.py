@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
 
@@ -15,12 +16,23 @@ from ledger import Ledger
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService
 from processes.services.confirmation import ConfirmationService
+from processes.services.no_shows import NoShowService
 from processes.services.payouts import PayoutService
+from processes.services.reschedule import RescheduleService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.event_log import head_position
 from projections.follower import Follower
 from projections.store import ReadModelStore
+
+
+@dataclass(frozen=True)
+class LifecycleServices:
+    reschedules: RescheduleService
+    no_shows: NoShowService
+    # None: payments are paid out after the hold alone; else also this long after the session.
+    payout_hold: timedelta
+    payout_after_session: timedelta | None
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class ApiServices:
     followers: Sequence[Follower]  # read models and process managers, for metrics
     jwt_secret: str
     cron_secret: str
+    # Reschedules, no-shows and earnings (``LifecycleServices``); None where not wired.
+    lifecycle: LifecycleServices | None = None
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""

@@ -8,8 +8,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from api.dependencies import ApiServices
+from api.dependencies import ApiServices, LifecycleServices
 from ledger import Ledger
+from ledger.session_policy import SessionPolicy
 from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.settings import Settings
@@ -17,19 +18,24 @@ from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.managers.calendar_cancellation import CalendarCancellation
 from processes.managers.fulfilment import Fulfilment, FulfilmentRetry
+from processes.managers.no_show_refunds import NoShowRefunds
 from processes.managers.notifications import Notifications, SmtpMailer
 from processes.managers.refunds import Refunds
 from processes.managers.reservations import ReservationRelease
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService, CheckoutSettings
 from processes.services.confirmation import ConfirmationService
+from processes.services.no_shows import NoShowService
 from processes.services.payouts import PayoutSchedule, PayoutService
+from processes.services.reschedule import RescheduleService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection
 from projections.catalog import Catalog
+from projections.catalog_policies import CatalogPolicies
 from projections.follower import Follower, Process, Projection
 from projections.journal import JournalProjection
+from projections.no_shows import NoShowsProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
 
@@ -50,6 +56,7 @@ class Container:
     payouts: PayoutService
     cancellations: CancellationService
     slots: SlotService
+    lifecycle: LifecycleServices | None = None
     payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
     processes: dict[str, Follower] = field(default_factory=dict)
@@ -83,6 +90,7 @@ class Container:
             followers=self.followers,
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             cron_secret=self.settings.cron_secret.get_secret_value(),
+            lifecycle=self.lifecycle,
         )
 
     def close(self) -> None:
@@ -99,7 +107,22 @@ class Container:
 
 def read_models() -> list[Projection]:
     """Every read model the followers keep, as fresh instances (``ledger verify`` rebuilds them)."""
-    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+    return [BookingsProjection(), PaymentsProjection(), JournalProjection(), NoShowsProjection()]
+
+
+def default_policy(settings: Settings) -> SessionPolicy:
+    """The session policy of every event type that does not set its own."""
+    return SessionPolicy(
+        free_cancel_hours=settings.free_cancel_hours,
+        late_cancel_refund_percent=settings.late_cancel_refund_percent,
+        reschedule_cutoff_hours=settings.reschedule_cutoff_hours,
+        max_reschedules=settings.max_reschedules,
+    )
+
+
+def after_session(settings: Settings) -> timedelta | None:
+    hours = settings.payout_after_session_hours
+    return None if hours is None else timedelta(hours=hours)
 
 
 def build_container(
@@ -109,11 +132,13 @@ def build_container(
     fulfilment_retry: FulfilmentRetry | None = None,
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
-    ledger = Ledger(eventsourcing_env(settings.database_url))
-    protect_event_table(settings.database_url)
     store = ReadModelStore(settings.database_url)
     catalog = Catalog(store)
     catalog.create_tables()
+    policies = CatalogPolicies(store, default_policy(settings))
+    # A payment fixes its booking's policy from the catalogue as it is then.
+    ledger = Ledger(eventsourcing_env(settings.database_url), policies=policies)
+    protect_event_table(settings.database_url)
     stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
     calcom = CalcomGateway(settings.calcom_api_key.get_secret_value(), settings.calcom_api_base)
     return_url = settings.public_base_url.rstrip("/") + "/return?session_id={CHECKOUT_SESSION_ID}"
@@ -132,6 +157,7 @@ def build_container(
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom, fulfilment_retry, stopping=stopping),
         Refunds(ledger, stripe),
+        NoShowRefunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
         CalendarCancellation(ledger, calcom, stripe),
     ]
@@ -157,11 +183,24 @@ def build_container(
             stripe,
             hold=timedelta(hours=settings.payout_hold_hours),
             read_model=projections["payments"],
+            after_session=after_session(settings),
         ),
-        cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
+        cancellations=CancellationService(
+            ledger,
+            free_cancel_hours=settings.free_cancel_hours,
+            late_cancel_refund_percent=settings.late_cancel_refund_percent,
+        ),
         slots=SlotService(catalog, calcom),
         projections=projections,
         stopping=stopping,
+        lifecycle=LifecycleServices(
+            reschedules=RescheduleService(ledger, calcom, default_policy=default_policy(settings)),
+            no_shows=NoShowService(
+                ledger, claim_window=timedelta(hours=settings.no_show_claim_hours)
+            ),
+            payout_hold=timedelta(hours=settings.payout_hold_hours),
+            payout_after_session=after_session(settings),
+        ),
     )
     for process in process_managers:
         container.processes[process.name] = Follower(

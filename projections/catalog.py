@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ledger import Money
 from projections.catalog_file import CatalogFile
+from projections.catalog_policies import create_policy_table, store_policy
 from projections.store import ReadModelStore, Transaction
 
 SCHEMA = (
@@ -95,6 +96,7 @@ class Catalog:
                         price.currency,
                     ),
                 )
+                store_policy(tx, event_type.id, event_type.policy)
         return LoadResult(mentors=len(catalog.mentors), event_types=len(catalog.event_types))
 
     def event_type(self, event_type_id: int) -> EventType | None:
@@ -128,3 +130,4 @@ def _event_type(row: dict) -> EventType:
 def create_catalog_tables(tx: Transaction) -> None:
     for statement in SCHEMA:
         tx.execute(statement)
+    create_policy_table(tx)

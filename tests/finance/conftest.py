@@ -9,20 +9,18 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ledger import Ledger
+from mentorpay.bootstrap import read_models as bootstrap_read_models
 from mentorpay.cli import app as cli_app
 from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.settings import get_settings
-from projections.bookings import BookingsProjection
 from projections.follower import Follower, Projection
-from projections.journal import JournalProjection
-from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
 from tests.flow.conftest import stack, stack_settings  # noqa: F401 - fixtures for this package
 
 
 def read_models() -> list[Projection]:
-    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+    return bootstrap_read_models()  # the same read models ``ledger verify`` rebuilds
 
 
 @dataclass

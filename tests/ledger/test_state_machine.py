@@ -358,12 +358,12 @@ class LedgerMachine(RuleBasedStateMachine):
             if payment.status in ("payout_eligible", "paid"):
                 expected = None if account == payment.account else ConflictingRecord
             elif (
-                payment.status not in ("succeeded", "payout_failed")
+                payment.status not in ("succeeded", "partially_refunded", "payout_failed")
                 or payment.disposition != "accepted"
                 or not booking.owes_mentor(pi)
                 or payment.dispute_id is not None
                 or PAID_AT[pi] + HOLD > now
-                or booking.price - booking.fee <= 0
+                or booking.price - booking.fee - payment.from_mentor <= 0
             ):
                 expected = PayoutNotAllowed
         command = lambda: self.ledger.mark_payout_eligible(  # noqa: E731
@@ -374,7 +374,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if payment.status not in ("payout_eligible", "paid"):
                 booking = self.bookings[payment.booking]
                 payment.status, payment.account = "payout_eligible", account
-                payment.transfer_amount = booking.price - booking.fee
+                # A partial refund took its share of the mentor's payable first.
+                payment.transfer_amount = booking.price - booking.fee - payment.from_mentor
 
     def pay_out(self, pi: str, k: int, exact: bool) -> None:
         transfer_id = f"tr_{pi}_{k}"
