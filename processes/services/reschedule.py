@@ -81,8 +81,14 @@ class RescheduleService:
         if booking.no_show_party is not None:
             raise CannotReschedule(f"booking {booking_id} has a recorded no-show")
         self._check_policy(booking, start)
-        self._check_free(booking, start)
         old_uid = booking.calcom_booking_uid
+        if not self._is_free(booking, start):
+            # Taken, perhaps by this very booking: an earlier attempt moved it there and the
+            # ledger never heard (a crash, a lost answer). Then record that move.
+            found = self._where_it_went(old_uid)
+            if found is None:
+                raise SlotTaken("that time is not a free slot of this event type")
+            return self._record(booking_id, old_uid, found, by, start)
         try:
             moved = self._calcom.reschedule_booking(
                 old_uid, start=start, reason=f"rescheduled by the {_WHO[by]}"
@@ -102,6 +108,12 @@ class RescheduleService:
             if found is None:
                 raise CannotReschedule(f"Cal.com refused to move the booking: {error}") from error
             moved = found
+        return self._record(booking_id, old_uid, moved, by, start)
+
+    def _record(
+        self, booking_id: UUID, old_uid: str, moved: CalBooking, by: str, wanted: datetime
+    ) -> Booking:
+        """Record where Cal.com has the session now; 409 if that is not where it was asked."""
         booking = self._ledger.reschedule_booking(
             booking_id=booking_id,
             from_calcom_booking_uid=old_uid,
@@ -110,7 +122,7 @@ class RescheduleService:
             end=moved.end,
             by=by,
         )
-        if moved.start != start:
+        if moved.start != wanted:
             raise CannotReschedule(
                 f"booking {booking_id} was moved to {moved.start.isoformat()} meanwhile"
             )
@@ -131,7 +143,7 @@ class RescheduleService:
                 "before its start"
             )
 
-    def _check_free(self, booking: Booking, start: datetime) -> None:
+    def _is_free(self, booking: Booking, start: datetime) -> bool:
         length = booking.request.end - booking.request.start
         try:
             slots = self._calcom.get_slots(
@@ -139,8 +151,7 @@ class RescheduleService:
             )
         except CalcomGatewayError as error:
             raise UpstreamUnavailable(f"Cal.com could not list slots: {error}") from error
-        if not any(slot.start == start for slot in slots):
-            raise SlotTaken("that time is not a free slot of this event type")
+        return any(slot.start == start for slot in slots)
 
     def _where_it_went(self, uid: str) -> CalBooking | None:
         """The booking ``uid`` was rescheduled to (following every later move), or None when
