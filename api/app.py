@@ -10,6 +10,7 @@ from api import (
     routes_finance,
     routes_health,
     routes_lifecycle,
+    routes_mentors,
     routes_payouts,
     routes_webhooks,
 )
@@ -36,6 +37,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_mentors.router)
     app.include_router(routes_payouts.router)
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)
