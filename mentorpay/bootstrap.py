@@ -139,7 +139,11 @@ def build_container(
     # A payment fixes its booking's policy from the catalogue as it is then.
     ledger = Ledger(eventsourcing_env(settings.database_url), policies=policies)
     protect_event_table(settings.database_url)
-    stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+    stripe = StripeGateway(
+        settings.stripe_secret_key.get_secret_value(),
+        settings.stripe_api_base,
+        allow_promotion_codes=settings.allow_promotion_codes,
+    )
     calcom = CalcomGateway(settings.calcom_api_key.get_secret_value(), settings.calcom_api_base)
     return_url = settings.public_base_url.rstrip("/") + "/return?session_id={CHECKOUT_SESSION_ID}"
     checkout = CheckoutService(

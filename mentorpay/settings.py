@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     payout_after_session_hours: int | None = Field(default=24, ge=0)
     # How long after the session's end the attendee may report that the mentor did not show.
     no_show_claim_hours: int = Field(default=24, ge=0)
+    # Checkout takes Stripe promotion codes (coupons are made in Stripe's Dashboard or API).
+    allow_promotion_codes: bool = True
     payout_interval_seconds: float = Field(default=3600, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
