@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -19,7 +19,7 @@ from api.problems import Problem
 from projections.earnings import mentor_bookings, mentor_earnings
 
 router = APIRouter(prefix="/api/mentors/me")
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or an invalid Bearer token"},
     403: {"description": "Not a mentor"},
 }
