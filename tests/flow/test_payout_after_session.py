@@ -20,6 +20,7 @@ from tests.flow.lifecycle_support import (
     assert_books_clean,
     book,
     payouts_at,
+    slots,
     stripe_transfers,
 )
 
@@ -72,3 +73,22 @@ def test_the_containers_payouts_use_the_setting(stack: Stack) -> None:
     # The stack's own service: a 72 h hold and a day after the session; nothing is due now.
     assert stack.container.payouts.run() == PayoutRunResult(0, 0, 0)
     assert stripe_transfers(stack, booking_id) == []
+
+
+def test_a_session_rescheduled_later_moves_its_payout_with_it(stack: Stack) -> None:
+    booking_id, payment = book(stack, timedelta(days=4))
+    old_end = stack.container.ledger.get_booking(UUID(booking_id)).request.end
+    later = next(s for s in slots(stack, timedelta(days=6)) if s > old_end + timedelta(days=1))
+    with stack.client() as client:
+        moved = client.post(
+            f"/api/bookings/{booking_id}/reschedule", json={"start": later.isoformat()}
+        )
+    assert moved.status_code == 200, moved.text
+    new_end = stack.container.ledger.get_booking(UUID(booking_id)).request.end
+    assert new_end > old_end + timedelta(days=1)
+
+    at_old = max(payment.paid_at + HOLD, old_end + WINDOW)
+    assert payouts_at(stack, at_old, WINDOW).run() == PayoutRunResult(0, 0, 0)
+    assert payouts_at(stack, new_end + WINDOW, WINDOW).run() == PayoutRunResult(1, 1, 0)
+    assert len(stripe_transfers(stack, booking_id)) == 1
+    assert_books_clean(stack)
