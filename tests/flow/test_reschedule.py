@@ -198,3 +198,22 @@ def test_a_crash_between_calcom_and_the_ledger_is_recovered_on_retry(stack: Stac
     assert retry.json()["calcomBookingUid"] == active["uid"]
     assert len(_ours(stack, booking_id)) == 2  # the old one (cancelled) and the one at the new time
     assert len(_moves(stack, booking_id)) == 1
+
+
+def test_calcom_failing_before_the_move_is_503_and_a_retry_moves_it_once(stack: Stack) -> None:
+    booking_id, _ = book(stack)
+    (new_start,) = _free_other_than(stack, booking_id)
+    with stack.sandbox_client() as sandbox:
+        armed = sandbox.post("/_sandbox/faults", json={
+            "service": "calcom", "method": "POST", "path": "/v2/bookings/*/reschedule",
+            "status": 503, "times": 1,
+        })  # fmt: skip
+    assert armed.status_code == 201, armed.text
+
+    failed = _reschedule(stack, booking_id, new_start)
+
+    assert_problem(failed, 503)
+    assert _moves(stack, booking_id) == [] and len(_ours(stack, booking_id)) == 1
+    retry = _reschedule(stack, booking_id, new_start)
+    assert retry.status_code == 200, retry.text
+    assert len(_moves(stack, booking_id)) == 1 and len(_active(stack, booking_id)) == 1
