@@ -75,7 +75,7 @@ class NoShowService:
         else:
             outcome = "refund"
         try:
-            return self._ledger.report_no_show(
+            recorded: Booking = self._ledger.report_no_show(
                 booking_id=booking_id,
                 party=party,
                 by=by,
@@ -84,16 +84,18 @@ class NoShowService:
             )
         except InvalidTransition as refused:
             raise CannotRecordNoShow(str(refused)) from None
+        return recorded
 
     def decide(self, *, booking_id: UUID, decision: str, reason: str) -> Booking:
         """An admin's decision on an open claim (the route checks the role)."""
         self._load(booking_id)
         try:
-            return self._ledger.decide_no_show(
+            booking: Booking = self._ledger.decide_no_show(
                 booking_id=booking_id, decision=decision, by="admin", reason=reason
             )
         except InvalidTransition as refused:
             raise CannotRecordNoShow(str(refused)) from None
+        return booking
 
     def _load(self, booking_id: UUID) -> Booking:
         try:

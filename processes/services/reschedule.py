@@ -114,7 +114,7 @@ class RescheduleService:
         self, booking_id: UUID, old_uid: str, moved: CalBooking, by: str, wanted: datetime
     ) -> Booking:
         """Record where Cal.com has the session now; 409 if that is not where it was asked."""
-        booking = self._ledger.reschedule_booking(
+        booking: Booking = self._ledger.reschedule_booking(
             booking_id=booking_id,
             from_calcom_booking_uid=old_uid,
             calcom_booking_uid=moved.uid,
