@@ -61,3 +61,18 @@ def test_a_bad_policy_in_the_catalogue_loads_nothing(policy: dict) -> None:
     )
     with pytest.raises(CatalogError):
         parse_catalog(text)
+
+
+def test_the_openapi_document_shows_every_new_endpoint_with_its_errors(stack: Stack) -> None:
+    with stack.client() as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("/api/bookings/{booking_id}/reschedule", "post"): {"404", "409", "422", "503"},
+        ("/api/bookings/{booking_id}/no-show", "post"): {"403", "404", "409", "422"},
+        ("/api/bookings/{booking_id}/no-show/decision", "post"): {"403", "404", "409", "422"},
+        ("/api/admin/no-show-claims", "get"): {"401", "403"},
+        ("/api/mentors/me/earnings", "get"): {"401", "403"},
+        ("/api/mentors/me/bookings", "get"): {"401", "403"},
+    }
+    for (path, method), codes in expected.items():
+        assert codes <= set(paths[path][method]["responses"]), (path, method)
