@@ -28,10 +28,12 @@ from projections.store import ReadModelStore
 
 @dataclass(frozen=True)
 class LifecycleServices:
+    """A paid session's life after booking, and what the mentor's earnings are read with."""
+
     reschedules: RescheduleService
     no_shows: NoShowService
-    # None: payments are paid out after the hold alone; else also this long after the session.
     payout_hold: timedelta
+    # None: payments are paid out after the hold alone; else also this long after the session.
     payout_after_session: timedelta | None
 
 

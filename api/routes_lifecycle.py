@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from api.auth import Principal, current_principal, require_roles
-from api.dependencies import ApiServices, services
+from api.dependencies import ApiServices, LifecycleServices, services
 from api.problems import Problem
 from api.schemas import BookingView
 from ledger import Booking
@@ -71,7 +71,7 @@ class NoShowClaimView(BaseModel):
     reportedAt: datetime
 
 
-def _lifecycle(c: ApiServices) -> Any:
+def _lifecycle(c: ApiServices) -> LifecycleServices:
     if c.lifecycle is None:
         raise Problem(503, "Service Unavailable", "session lifecycle services are not configured")
     return c.lifecycle
