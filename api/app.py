@@ -15,6 +15,8 @@ from api import (
     routes_catalog,
     routes_finance,
     routes_health,
+    routes_lifecycle,
+    routes_mentors,
     routes_ops,
     routes_payouts,
     routes_webhooks,
@@ -54,6 +56,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(routes_bookings.router)
     app.include_router(routes_cancellations.router)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_lifecycle.router)
+    app.include_router(routes_mentors.router)
     app.include_router(routes_payouts.router)
     app.include_router(routes_finance.router)
     app.include_router(routes_webhooks.router)

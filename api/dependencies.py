@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import cast
 
 from fastapi import Request
@@ -18,12 +19,25 @@ from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService
 from processes.services.confirmation import ConfirmationService
+from processes.services.no_shows import NoShowService
 from processes.services.payouts import PayoutService
+from processes.services.reschedule import RescheduleService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.event_log import head_position
 from projections.follower import Follower
 from projections.store import ReadModelStore
+
+
+@dataclass(frozen=True)
+class LifecycleServices:
+    """A paid session's life after booking, and what the mentor's earnings are read with."""
+
+    reschedules: RescheduleService
+    no_shows: NoShowService
+    payout_hold: timedelta
+    # None: payments are paid out after the hold alone; else also this long after the session.
+    payout_after_session: timedelta | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class ApiServices:
     checkout_limits: CheckoutRateLimits = field(default_factory=CheckoutRateLimits)
     attention: AttentionService | None = None  # the operations' attention queue
     ready_max_lag: int = 1000  # /readyz: a read model further behind the head is not ready
+    # Reschedules, no-shows and earnings (``LifecycleServices``); None where not wired.
+    lifecycle: LifecycleServices | None = None
 
     def head_position(self) -> int:
         """The ledger's last notification id (0 for an empty log)."""

@@ -13,7 +13,9 @@ PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TES
    payment: ``PayoutEligible``, transfer look-up, transfer, ``PaidOut`` against the sandbox
    Stripe on loopback — then the query again once those are paid out too.
 
-Usage: ``.venv/bin/python -m bench.payout_scan [--background 10000,1000000] [--due 1000]``
+Usage: ``.venv/bin/python -m bench.payout_scan [--background 10000,1000000] [--due 1000]
+[--after-session-hours 24|none]`` (with the default, the query is the one that also filters
+on the session's end, as the product runs it).
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ from processes.services.payouts import PayoutService
 from projections.catalog import Catalog
 from projections.catalog_file import parse_catalog
 from projections.follower import Follower
-from projections.payments import PAYOUT_CANDIDATES, PaymentsProjection, payout_candidates
+from projections.payments import (
+    PAYOUT_CANDIDATES,
+    PAYOUT_CANDIDATES_AFTER_SESSION,
+    PaymentsProjection,
+    payout_candidates,
+)
 from projections.store import ReadModelStore
 from sandbox.app import create_app as create_sandbox_app
 
@@ -102,10 +109,13 @@ def copy_background(database_url: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+SESSIONS_FROM = datetime(2031, 1, 1, tzinfo=UTC)
+
+
 def make_due_payment(ledger: Ledger, stripe: StripeGateway, sandbox_url: str, n: int) -> None:
     """A session paid by card in the sandbox and booked in the ledger."""
     booking_id = uuid.uuid4()
-    start = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=n)
+    start = SESSIONS_FROM + timedelta(hours=n)
     session = stripe.create_checkout_session(
         booking_id=booking_id,
         price=PRICE,
@@ -151,26 +161,33 @@ def make_due_payment(ledger: Ledger, stripe: StripeGateway, sandbox_url: str, n:
     ledger.record_booked(booking_id=booking_id, calcom_booking_uid=f"cal_bench_{n}")
 
 
-def time_query(store: ReadModelStore, paid_before: datetime, repeat: int = 5) -> tuple[int, float]:
+def time_query(
+    store: ReadModelStore,
+    paid_before: datetime,
+    ended_before: datetime | None = None,
+    repeat: int = 5,
+) -> tuple[int, float]:
     """Rows found and the median milliseconds of the eligibility query."""
     timings, rows = [], 0
     for _ in range(repeat):
         started = time.perf_counter()
         with store.transaction(readonly=True) as tx:
-            rows = len(payout_candidates(tx, paid_before))
+            rows = len(payout_candidates(tx, paid_before, ended_before))
         timings.append((time.perf_counter() - started) * 1000)
     return rows, statistics.median(timings)
 
 
-def explain(store: ReadModelStore, paid_before: datetime) -> str:
+def explain(store: ReadModelStore, paid_before: datetime, ended_before: datetime | None) -> str:
+    if ended_before is None:
+        sql, params = PAYOUT_CANDIDATES, (paid_before,)
+    else:
+        sql, params = PAYOUT_CANDIDATES_AFTER_SESSION, (paid_before, ended_before)
     with store.transaction(readonly=True) as tx:
-        plan = tx.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + PAYOUT_CANDIDATES, (paid_before,)
-        ).fetchall()
+        plan = tx.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
     return "\n".join("    " + row["QUERY PLAN"] for row in plan)
 
 
-def measure(background: int, due: int) -> None:
+def measure(background: int, due: int, after_session: timedelta | None) -> None:
     print(f"\n== {due:,} due among {background:,} paid out ==", flush=True)
     with (
         scratch_database("payouts") as database_url,
@@ -202,12 +219,25 @@ def measure(background: int, due: int) -> None:
             )
 
             now = datetime.now(UTC) + HOLD + timedelta(minutes=5)
-            rows, ms = time_query(store, now - HOLD)
+            ended_before = None
+            if after_session is not None:
+                # Every session (from 2031-01-01, an hour apart) has ended that long ago.
+                last_end = SESSIONS_FROM + timedelta(hours=due, minutes=30)
+                now = max(now, last_end + after_session)
+                ended_before = now - after_session
+            rows, ms = time_query(store, now - HOLD, ended_before)
             print(f"eligibility query: {rows:,} rows in {ms:.1f} ms (median of 5)")
-            print("EXPLAIN ANALYZE:\n" + explain(store, now - HOLD))
+            print("EXPLAIN ANALYZE:\n" + explain(store, now - HOLD, ended_before))
 
             service = PayoutService(
-                ledger, store, catalog, stripe, hold=HOLD, clock=lambda: now, read_model=follower
+                ledger,
+                store,
+                catalog,
+                stripe,
+                hold=HOLD,
+                clock=lambda: now,
+                read_model=follower,
+                after_session=after_session,
             )
             started = time.perf_counter()
             result = service.run()
@@ -218,7 +248,7 @@ def measure(background: int, due: int) -> None:
                 f"({seconds / max(result.paid_out, 1) * 1000:.1f} ms per payout)"
             )
             follower.run_until_caught_up()
-            rows, ms = time_query(store, now - HOLD)
+            rows, ms = time_query(store, now - HOLD, ended_before)
             print(f"eligibility query afterwards: {rows:,} rows in {ms:.1f} ms (median of 5)")
             started = time.perf_counter()
             empty = service.run()
@@ -236,10 +266,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--background", default="10000,1000000", help="paid-out counts")
     parser.add_argument("--due", type=int, default=1000, help="payments due in each run")
+    parser.add_argument(
+        "--after-session-hours",
+        default="24",
+        help="the product's MENTORPAY_PAYOUT_AFTER_SESSION_HOURS; 'none': the hold alone",
+    )
     args = parser.parse_args()
+    hours = args.after_session_hours
+    after_session = None if hours.lower() == "none" else timedelta(hours=int(hours))
     print(f"machine: {os.cpu_count()} cores; PostgreSQL; Stripe = sandbox on loopback")
+    print(f"payouts after the session: {after_session or 'no (the hold alone)'}")
     for background in (int(size) for size in args.background.split(",")):
-        measure(background, args.due)
+        measure(background, args.due, after_session)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,13 @@ from eventsourcing.utils import retry
 
 from ledger import validation as v
 from ledger.attention import Attention
-from ledger.booking import Booking, BookingRequest
+from ledger.booking import (
+    NO_SHOW_DECISIONS,
+    NO_SHOW_OUTCOMES,
+    NO_SHOW_PARTIES,
+    Booking,
+    BookingRequest,
+)
 from ledger.checkout_intent import CheckoutFacts, CheckoutIntent, intent_id_for
 from ledger.errors import (
     BookingNotFound,
@@ -30,9 +36,11 @@ from ledger.errors import (
     CurrencyMismatch,
     LedgerValidationError,
     PaymentNotFound,
+    PayoutNotAllowed,
 )
 from ledger.money import Money
 from ledger.payment import Payment
+from ledger.session_policy import FixedPolicies, PolicySource
 from ledger.statuses import CANCELLERS, Disposition
 
 A = TypeVar("A", Booking, Payment, CheckoutIntent, Attention)
@@ -62,8 +70,12 @@ class PaymentRecorded:
 class Ledger(Application[UUID]):
     name = "ledger"  # PostgreSQL table ledger_events; env keys may be prefixed LEDGER_
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, policies: PolicySource | None = None
+    ) -> None:
         super().__init__(env)
+        # The policy a payment fixes for its booking (the catalogue's, in the product).
+        self.policies: PolicySource = policies or FixedPolicies()
 
     # --- booking commands ---------------------------------------------------------------
 
@@ -250,15 +262,79 @@ class Ledger(Application[UUID]):
         return booking
 
     @_retry_on_conflict
-    def cancel_booking(self, *, booking_id: UUID, by: str, reason: str, refund: bool) -> Booking:
+    def cancel_booking(
+        self,
+        *,
+        booking_id: UUID,
+        by: str,
+        reason: str,
+        refund: bool,
+        refund_percent: int | None = None,
+    ) -> Booking:
         """Cancel the booking, recording whether the payer is refunded in full (``refund``,
-        decided by the caller's policy; recorded as False when nothing was paid). With
-        ``refund`` False a booked session's payment is still paid out to the mentor."""
+        decided by the caller's policy; recorded as False when nothing was paid), or else the
+        percentage a late cancellation gives back. Without a full refund a booked session's
+        payment (less any partial refund) is still paid out to the mentor."""
         by = v.require_choice(by, "by", CANCELLERS)
         reason = v.require_reason(reason, "reason")
         refund = v.require_bool(refund, "refund")
+        if refund_percent is not None:
+            refund_percent = v.require_int(refund_percent, "refund_percent", minimum=0)
+            if refund_percent > 100:
+                raise LedgerValidationError("refund_percent must be at most 100")
         booking = self.get_booking(booking_id)
-        if booking.cancel(by, reason, refund):
+        if booking.cancel(by, reason, refund, refund_percent):
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def reschedule_booking(
+        self,
+        *,
+        booking_id: UUID,
+        from_calcom_booking_uid: str,
+        calcom_booking_uid: str,
+        start: datetime,
+        end: datetime,
+        by: str,
+    ) -> Booking:
+        """Record that Cal.com moved the session (a new Cal.com booking replaced the old)."""
+        from_uid = v.require_text(
+            from_calcom_booking_uid, "from_calcom_booking_uid", max_length=_ID_LENGTH
+        )
+        to_uid = v.require_text(calcom_booking_uid, "calcom_booking_uid", max_length=_ID_LENGTH)
+        start = v.require_utc(start, "start")
+        end = v.require_utc(end, "end")
+        if end <= start:
+            raise LedgerValidationError("end must be after start")
+        by = v.require_choice(by, "by", CANCELLERS)
+        booking = self.get_booking(booking_id)
+        if booking.reschedule(from_uid=from_uid, to_uid=to_uid, start=start, end=end, by=by):
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def report_no_show(
+        self, *, booking_id: UUID, party: str, by: str, reason: str, outcome: str
+    ) -> Booking:
+        """Record a no-show and what it means for the payment (``NO_SHOW_OUTCOMES``)."""
+        party = v.require_choice(party, "party", NO_SHOW_PARTIES)
+        by = v.require_choice(by, "by", CANCELLERS)
+        reason = v.require_text(reason, "reason")
+        outcome = v.require_choice(outcome, "outcome", NO_SHOW_OUTCOMES)
+        booking = self.get_booking(booking_id)
+        if booking.report_no_show(party=party, by=by, reason=reason, outcome=outcome):
+            self.save(booking)
+        return booking
+
+    @_retry_on_conflict
+    def decide_no_show(self, *, booking_id: UUID, decision: str, by: str, reason: str) -> Booking:
+        """Settle an open claim that the mentor did not show: refund, or release the payout."""
+        decision = v.require_choice(decision, "decision", NO_SHOW_DECISIONS)
+        by = v.require_choice(by, "by", CANCELLERS)
+        reason = v.require_text(reason, "reason")
+        booking = self.get_booking(booking_id)
+        if booking.decide_no_show(decision=decision, by=by, reason=reason):
             self.save(booking)
         return booking
 
@@ -273,9 +349,12 @@ class Ledger(Application[UUID]):
         amount: Money,
         booking_id: UUID,
         paid_at: datetime,
+        discount: Money | None = None,
     ) -> PaymentRecorded:
         """Record a succeeded PaymentIntent and, if it pays its booking, confirm the
-        booking in the same transaction. The same PaymentIntent again is a no-op."""
+        booking and fix its event type's policy in the same transaction. ``discount`` is a
+        promotion code's: the price less it is then the amount due. The same PaymentIntent
+        again is a no-op."""
         payment_intent_id = v.require_text(
             payment_intent_id, "payment_intent_id", max_length=_ID_LENGTH
         )
@@ -289,8 +368,14 @@ class Ledger(Application[UUID]):
             existing.check_same_payment(charge_id=charge_id, amount=amount, booking_id=booking_id)
             return PaymentRecorded(existing.id, Disposition(existing.disposition), False)
 
+        discount_amount = 0
+        if discount is not None:
+            discount = v.require_money(discount, "discount", allow_zero=True)
+            if discount.currency != amount.currency:
+                raise CurrencyMismatch("discount must be in the payment's currency")
+            discount_amount = discount.amount
         booking = self.get_booking(booking_id)
-        disposition = booking.disposition_for(amount)
+        disposition = booking.disposition_for(amount, discount_amount)
         payment = Payment.record(
             payment_intent_id=payment_intent_id,
             charge_id=charge_id,
@@ -301,7 +386,8 @@ class Ledger(Application[UUID]):
             disposition=disposition,
         )
         if disposition == Disposition.ACCEPTED:
-            booking.confirm_payment(payment.id, payment_intent_id)
+            booking.confirm_payment(payment.id, payment_intent_id, discount_amount)
+            booking.fix_policy(self.policies.policy_for(booking.request.event_type_id))
         # One transaction: a booking is never confirmed by a payment that isn't stored.
         self.save(payment, booking)
         return PaymentRecorded(payment.id, disposition, True)
@@ -326,10 +412,17 @@ class Ledger(Application[UUID]):
 
     @_retry_on_conflict
     def mark_payout_eligible(
-        self, *, payment_id: UUID, destination_account: str, now: datetime, hold: timedelta
+        self,
+        *,
+        payment_id: UUID,
+        destination_account: str,
+        now: datetime,
+        hold: timedelta,
+        after_session: timedelta | None = None,
     ) -> Payment:
-        """Clear the payment for transfer to the mentor once its hold has passed. Its booking
-        must be booked, or cancelled after booking without a refund."""
+        """Clear the payment for transfer to the mentor once its hold has passed and, with
+        ``after_session``, the session has ended that long ago. Its booking must be booked, or
+        cancelled after booking without a full refund (a partial one made first)."""
         destination_account = v.require_text(
             destination_account, "destination_account", max_length=_ID_LENGTH
         )
@@ -337,13 +430,30 @@ class Ledger(Application[UUID]):
         hold = v.require_hold(hold, "hold")
         payment = self.get_payment(payment_id)
         booking = self.get_booking(payment.booking_id)
+        if after_session is not None and payment.disposition == Disposition.ACCEPTED:
+            after_session = v.require_hold(after_session, "after_session")
+            if booking.request.end + after_session > now and booking.payment_id == payment.id:
+                raise PayoutNotAllowed(
+                    f"payment {payment.id}: its session ends at {booking.request.end}; "
+                    f"it is paid out {after_session} later"
+                )
+        if booking.payment_id == payment.id and payment.refunded_amount < booking.refund_owed(
+            payment.amount
+        ):
+            raise PayoutNotAllowed(f"payment {payment.id}: its partial refund is made first")
+        booked_amount = booking.booked_amount
+        if booked_amount is None:
+            booked_amount = booking.request.price_amount
+        booked_fee = booking.booked_fee
+        if booked_fee is None:
+            booked_fee = booking.request.platform_fee_amount
         if payment.make_payout_eligible(
             destination_account=destination_account,
             now=now,
             hold=hold,
             booking_payable=booking.is_payable_with(payment.id),
-            price_amount=booking.request.price_amount,
-            platform_fee_amount=booking.request.platform_fee_amount,
+            price_amount=booked_amount,
+            platform_fee_amount=booked_fee,
         ):
             self.save(payment)
         return payment

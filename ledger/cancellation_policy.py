@@ -25,7 +25,8 @@ class RefundRule(StrEnum):
     CANCELLED_BY_MENTOR = "cancelled_by_mentor"
     CANCELLED_BY_PLATFORM = "cancelled_by_platform"  # an admin or the system
     FREE_CANCELLATION = "free_cancellation"  # attendee, early enough
-    LATE_CANCELLATION = "late_cancellation"  # attendee, inside the window: no refund
+    # attendee, inside the window: the policy's percentage back (none by default)
+    LATE_CANCELLATION = "late_cancellation"
     NOT_REFUNDED = "not_refunded"  # mentor or admin, recorded without a refund (not by policy)
     NOTHING_PAID = "nothing_paid"
     DISPUTED = "disputed"  # the card issuer holds the money; Stripe refuses refunds
@@ -91,8 +92,19 @@ def refund_decision(*, booking: Booking, payment: Payment | None) -> RefundDecis
     if payment is None:
         return RefundDecision(RefundRule.NOTHING_PAID, nothing)
     rule = recorded_rule(cancelled_by=booking.cancelled_by, refund=booking.cancel_refund)
-    if not booking.cancel_refund:
+    owed = booking.refund_owed(payment.amount)
+    if not owed:
         return RefundDecision(rule, nothing)
     if payment.disputed:
         return RefundDecision(RefundRule.DISPUTED, nothing)
-    return RefundDecision(rule, payment.paid)
+    return RefundDecision(rule, Money(owed, payment.currency))
+
+
+def policy_refund_percent(rule: RefundRule, late_cancel_refund_percent: int) -> int:
+    """The percentage of the payment the policy's ``rule`` gives back: all of it, a late
+    cancellation's percentage (by the event type's recorded policy), or nothing."""
+    if policy_refunds(rule):
+        return 100
+    if rule == RefundRule.LATE_CANCELLATION:
+        return late_cancel_refund_percent
+    return 0

@@ -321,7 +321,13 @@ class Payment(BaseAggregate[UUID]):
                     f"payment {self.id} is already paid out to {self.destination_account}"
                 )
             return False
-        if self.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PAYOUT_FAILED):
+        # Partly refunded (a late cancellation's percentage): the mentor is owed the rest.
+        payable = (
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.PAYOUT_FAILED,
+        )
+        if self.status not in payable:
             raise PayoutNotAllowed(f"payment {self.id} is {self.status}")
         # ``booking_payable`` comes from ``Booking.is_payable_with``: booked, or cancelled
         # after booking with the payment forfeited to the mentor.
@@ -333,7 +339,8 @@ class Payment(BaseAggregate[UUID]):
             raise PayoutNotAllowed(f"payment {self.id} is disputed")
         if self.paid_at + hold > now:
             raise PayoutNotAllowed(f"payment {self.id} is on hold until {self.paid_at + hold}")
-        transfer_amount = price_amount - platform_fee_amount
+        # What the mentor's payable still holds of this payment: a partial refund took its share.
+        transfer_amount = price_amount - platform_fee_amount - self.refunded_from_mentor_payable
         if transfer_amount <= 0:
             raise PayoutNotAllowed(f"payment {self.id} leaves nothing to transfer")
         self.trigger_event(

@@ -8,9 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from api.dependencies import ApiServices
+from api.dependencies import ApiServices, LifecycleServices
 from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
+from ledger.session_policy import SessionPolicy
 from mentorpay.immutability import protect_event_table
 from mentorpay.persistence import eventsourcing_env, wait_for_database
 from mentorpay.settings import Settings
@@ -18,6 +19,7 @@ from processes.gateways.calcom_gateway import CalcomGateway
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.managers.calendar_cancellation import CalendarCancellation
 from processes.managers.fulfilment import Fulfilment
+from processes.managers.no_show_refunds import NoShowRefunds
 from processes.managers.notifications import Notifications, SmtpMailer
 from processes.managers.refunds import Refunds
 from processes.managers.reservations import ReservationRelease
@@ -25,14 +27,18 @@ from processes.services.attention import AttentionService
 from processes.services.cancellations import CancellationService
 from processes.services.checkout import CheckoutService, CheckoutSettings
 from processes.services.confirmation import ConfirmationService
+from processes.services.no_shows import NoShowService
 from processes.services.payouts import PayoutSchedule, PayoutService
+from processes.services.reschedule import RescheduleService
 from processes.services.slots import SlotService
 from processes.services.stripe_events import StripeEventHandler
 from projections.bookings import BookingsProjection, open_checkout_expiries
 from projections.catalog import Catalog
+from projections.catalog_policies import CatalogPolicies
 from projections.dispatch import WorkDispatcher
 from projections.follower import Follower, Process, Projection, RetryPolicy
 from projections.journal import JournalProjection
+from projections.no_shows import NoShowsProjection
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
 from projections.work_pool import ProcessWorker, WorkPool, WorkSettings
@@ -57,6 +63,7 @@ class Container:
     attention: AttentionService
     dispatcher: Follower
     work: WorkPool
+    lifecycle: LifecycleServices | None = None
     payout_schedule: PayoutSchedule | None = None
     projections: dict[str, Follower] = field(default_factory=dict)
     # Each process manager's share of the work pool (start/stop/wait_for, as a follower has).
@@ -98,6 +105,7 @@ class Container:
             ),
             ready_max_lag=self.settings.ready_max_lag,
             attention=self.attention,
+            lifecycle=self.lifecycle,
         )
 
     def close(self) -> None:
@@ -122,7 +130,22 @@ def checkout_return_url(settings: Settings) -> str:
 
 def read_models() -> list[Projection]:
     """Every read model the followers keep, as fresh instances (``ledger verify`` rebuilds them)."""
-    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+    return [BookingsProjection(), PaymentsProjection(), JournalProjection(), NoShowsProjection()]
+
+
+def default_policy(settings: Settings) -> SessionPolicy:
+    """The session policy of every event type that does not set its own."""
+    return SessionPolicy(
+        free_cancel_hours=settings.free_cancel_hours,
+        late_cancel_refund_percent=settings.late_cancel_refund_percent,
+        reschedule_cutoff_hours=settings.reschedule_cutoff_hours,
+        max_reschedules=settings.max_reschedules,
+    )
+
+
+def after_session(settings: Settings) -> timedelta | None:
+    hours = settings.payout_after_session_hours
+    return None if hours is None else timedelta(hours=hours)
 
 
 def build_container(
@@ -133,15 +156,6 @@ def build_container(
     confirm_wait_seconds: float = 10.0,
 ) -> Container:
     wait_for_database(settings.database_url, settings.db_wait_seconds)
-    ledger = Ledger(
-        eventsourcing_env(
-            settings.database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout_seconds,
-        )
-    )
-    protect_event_table(settings.database_url)
     store = ReadModelStore(
         settings.database_url,
         pool_size=settings.db_read_pool_size,
@@ -149,7 +163,23 @@ def build_container(
     )
     catalog = Catalog(store)
     catalog.create_tables()
-    stripe = StripeGateway(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+    policies = CatalogPolicies(store, default_policy(settings))
+    # A payment fixes its booking's policy from the catalogue as it is then.
+    ledger = Ledger(
+        eventsourcing_env(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        ),
+        policies=policies,
+    )
+    protect_event_table(settings.database_url)
+    stripe = StripeGateway(
+        settings.stripe_secret_key.get_secret_value(),
+        settings.stripe_api_base,
+        allow_promotion_codes=settings.allow_promotion_codes,
+    )
     calcom = CalcomGateway(settings.calcom_api_key.get_secret_value(), settings.calcom_api_base)
     projections = {
         projection.name: Follower(ledger, store, projection, poll_interval=poll_interval)
@@ -179,6 +209,7 @@ def build_container(
     process_managers: list[Process] = [
         Fulfilment(ledger, calcom),
         Refunds(ledger, stripe),
+        NoShowRefunds(ledger, stripe),
         ReservationRelease(ledger, calcom),
         CalendarCancellation(ledger, calcom, stripe),
     ]
@@ -200,6 +231,7 @@ def build_container(
         stripe,
         hold=timedelta(hours=settings.payout_hold_hours),
         read_model=projections["payments"],
+        after_session=after_session(settings),
     )
     container = Container(
         settings=settings,
@@ -218,10 +250,22 @@ def build_container(
         ),
         # The payouts read the same payments follower the workers run (or catch it up, in the CLI).
         payouts=payouts,
-        cancellations=CancellationService(ledger, free_cancel_hours=settings.free_cancel_hours),
+        cancellations=CancellationService(
+            ledger,
+            free_cancel_hours=settings.free_cancel_hours,
+            late_cancel_refund_percent=settings.late_cancel_refund_percent,
+        ),
         slots=SlotService(catalog, calcom),
         projections=projections,
         stopping=stopping,
+        lifecycle=LifecycleServices(
+            reschedules=RescheduleService(ledger, calcom, default_policy=default_policy(settings)),
+            no_shows=NoShowService(
+                ledger, claim_window=timedelta(hours=settings.no_show_claim_hours)
+            ),
+            payout_hold=timedelta(hours=settings.payout_hold_hours),
+            payout_after_session=after_session(settings),
+        ),
     )
     for process in process_managers:
         container.processes[process.name] = work_pool.worker(process.name)

@@ -97,7 +97,7 @@ def catalog_load(
 @app.command()
 def replay(
     projection: Annotated[
-        str | None, typer.Argument(help="bookings, payments or journal; all if omitted.")
+        str | None, typer.Argument(help="bookings, payments, journal or no_shows; all if omitted.")
     ] = None,
 ) -> None:
     """Drop and rebuild read models from ledger position 0."""

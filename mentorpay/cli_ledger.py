@@ -119,3 +119,12 @@ def reconcile() -> None:
     typer.echo(f"ledger/Stripe: {counts}; {len(report.discrepancies)} discrepancy(ies)", err=True)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def _register_statement() -> None:
+    from mentorpay.cli_statement import statement
+
+    ledger_app.command("statement")(statement)
+
+
+_register_statement()

@@ -54,6 +54,7 @@ class BookingsProjection:
         Booking.BookingFailed.TOPIC,
         Booking.Expired.TOPIC,
         Booking.Cancelled.TOPIC,
+        Booking.Rescheduled.TOPIC,
     )
 
     def create_tables(self, tx: Transaction) -> None:
@@ -125,6 +126,12 @@ class BookingsProjection:
                 "status": event.leads_to,
                 "cancelled_by": event.by,
                 "cancel_reason": event.reason,
+            }
+        elif isinstance(event, Booking.Rescheduled):
+            changes = {
+                "start_time": event.start,
+                "end_time": event.end,
+                "calcom_booking_uid": event.calcom_booking_uid,
             }
         else:
             return

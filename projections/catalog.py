@@ -11,6 +11,7 @@ from typing import Any
 
 from ledger import Money
 from projections.catalog_file import CatalogFile
+from projections.catalog_policies import create_policy_table, store_policy
 from projections.store import ReadModelStore, Row, Transaction
 
 SCHEMA = (
@@ -96,6 +97,7 @@ class Catalog:
                         price.currency,
                     ),
                 )
+                store_policy(tx, event_type.id, event_type.policy)
         return LoadResult(mentors=len(catalog.mentors), event_types=len(catalog.event_types))
 
     def event_type(self, event_type_id: int) -> EventType | None:
@@ -129,6 +131,7 @@ def _event_type(row: Row) -> EventType:
 def create_catalog_tables(tx: Transaction) -> None:
     for statement in SCHEMA:
         tx.execute(statement)
+    create_policy_table(tx)
 
 
 # -- read queries ---------------------------------------------------------------------------

@@ -43,6 +43,17 @@ class MentorEntry(BaseModel):
     stripe_account_id: Annotated[str, StringConstraints(pattern=r"^acct_[A-Za-z0-9]+$")]
 
 
+class PolicyEntry(BaseModel):
+    """An event type's session policy; each field left out is the settings' default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    free_cancel_hours: int | None = Field(default=None, ge=0, le=24 * 365)
+    late_cancel_refund_percent: int | None = Field(default=None, ge=0, le=100)
+    reschedule_cutoff_hours: int | None = Field(default=None, ge=0, le=24 * 365)
+    max_reschedules: int | None = Field(default=None, ge=0, le=100)
+
+
 class EventTypeEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +62,7 @@ class EventTypeEntry(BaseModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     duration_minutes: int = Field(gt=0, le=24 * 60, strict=True)
     price: PriceEntry
+    policy: PolicyEntry | None = None
 
 
 class CatalogFile(BaseModel):

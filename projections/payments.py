@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS payments (
     booking_payable BOOLEAN NOT NULL DEFAULT FALSE,
     mentor_id TEXT NOT NULL,
     paid_at TIMESTAMPTZ NOT NULL,
+    session_end TIMESTAMPTZ,
     amount_refunded BIGINT NOT NULL DEFAULT 0,
     disputed BOOLEAN NOT NULL DEFAULT FALSE,
     destination_account TEXT,
@@ -51,19 +52,28 @@ CREATE TABLE IF NOT EXISTS payments (
 # it (record the transfer made, or fail it so a refund may go ahead). The partial index holds
 # only these rows, so finding them never reads the ever-growing paid-out history. SQLite uses a
 # partial index only when the query repeats its condition verbatim: both use this one string.
+# A partly refunded payment (a late cancellation's percentage) still owes the mentor the rest.
 PAYOUT_QUEUE_PREDICATE = (
-    f"(status = '{PaymentStatus.PAYOUT_ELIGIBLE}' OR (status = '{PaymentStatus.SUCCEEDED}'"
-    " AND booking_payable AND NOT disputed))"
+    f"(status = '{PaymentStatus.PAYOUT_ELIGIBLE}' OR (status IN ('{PaymentStatus.SUCCEEDED}', "
+    f"'{PaymentStatus.PARTIALLY_REFUNDED}') AND booking_payable AND NOT disputed))"
 )
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS payments_booking_idx ON payments (booking_id)",
     "CREATE INDEX IF NOT EXISTS payments_status_paid_at_idx ON payments (status, paid_at)",
+    "CREATE INDEX IF NOT EXISTS payments_mentor_idx ON payments (mentor_id, paid_at)",
     "CREATE INDEX IF NOT EXISTS payments_payout_queue_idx ON payments (paid_at, id) "
     f"WHERE {PAYOUT_QUEUE_PREDICATE}",
 )
+_PAYOUT_COLUMNS = "SELECT id, booking_id, mentor_id, status, paid_at FROM payments "
 PAYOUT_CANDIDATES = (
-    "SELECT id, booking_id, mentor_id, status, paid_at FROM payments "
-    f"WHERE {PAYOUT_QUEUE_PREDICATE} AND paid_at <= %s ORDER BY paid_at, id"
+    f"{_PAYOUT_COLUMNS}WHERE {PAYOUT_QUEUE_PREDICATE} AND paid_at <= %s ORDER BY paid_at, id"
+)
+# Payouts after the session: the session's end (moved by a reschedule) is filtered on the rows
+# of the same partial index, so it is still one indexed query. A payment of a session booked
+# before the end was recorded (NULL) is decided by its hold alone.
+PAYOUT_CANDIDATES_AFTER_SESSION = (
+    f"{_PAYOUT_COLUMNS}WHERE {PAYOUT_QUEUE_PREDICATE} AND paid_at <= %s"
+    " AND (session_end IS NULL OR session_end <= %s) ORDER BY paid_at, id"
 )
 
 
@@ -78,9 +88,15 @@ class PayoutCandidate:
     paid_at: datetime
 
 
-def payout_candidates(tx: Transaction, paid_before: datetime) -> list[PayoutCandidate]:
-    """Payments due for payout that were paid at or before ``paid_before``, oldest first."""
-    rows = tx.execute(PAYOUT_CANDIDATES, (paid_before,)).fetchall()
+def payout_candidates(
+    tx: Transaction, paid_before: datetime, ended_before: datetime | None = None
+) -> list[PayoutCandidate]:
+    """Payments due for payout that were paid at or before ``paid_before`` (and, with
+    ``ended_before``, whose session ended by then), oldest first."""
+    if ended_before is None:
+        rows = tx.execute(PAYOUT_CANDIDATES, (paid_before,)).fetchall()
+    else:
+        rows = tx.execute(PAYOUT_CANDIDATES_AFTER_SESSION, (paid_before, ended_before)).fetchall()
     return [
         PayoutCandidate(
             payment_id=row["id"],
@@ -107,6 +123,9 @@ class PaymentsProjection:
         Booking.Booked.TOPIC,
         Booking.BookingFailed.TOPIC,
         Booking.Cancelled.TOPIC,
+        Booking.Rescheduled.TOPIC,
+        Booking.NoShowReported.TOPIC,
+        Booking.NoShowDecided.TOPIC,
     )
 
     def create_tables(self, tx: Transaction) -> None:
@@ -162,14 +181,28 @@ class PaymentsProjection:
         ``Booked`` on, until it fails or is cancelled with a refund. A cancellation without a
         refund leaves it owed: the attendee forfeited the fee. (Only an accepted payment pays
         the booking; ``Booked`` names it, so a duplicate payment of the booking stays apart.)"""
+        of_booking = "booking_id = %(booking_id)s AND disposition = %(accepted)s"
+        params: dict[str, Any] = {
+            "booking_id": event.originator_id,
+            "accepted": Disposition.ACCEPTED,
+        }
         if isinstance(event, Booking.Booked):
             where, payable = "id = %(payment_id)s", True
-            params: dict[str, Any] = {"payment_id": event.payment_id}
+            params = {"payment_id": event.payment_id}
+            session_end = event.__dict__.get("session_end")
+            if session_end is not None:
+                _set_session_end(tx, where, params, session_end)
+        elif isinstance(event, Booking.Rescheduled):
+            # The payout moves with the session.
+            _set_session_end(tx, of_booking, params, event.end)
+            return
+        elif isinstance(event, Booking.NoShowReported | Booking.NoShowDecided):
+            outcome = event.outcome if isinstance(event, Booking.NoShowReported) else event.decision
+            where, payable = of_booking, outcome in ("mentor_paid", "release")
         elif isinstance(event, Booking.BookingFailed) or (
             isinstance(event, Booking.Cancelled) and event.refund
         ):
-            where, payable = "booking_id = %(booking_id)s AND disposition = %(accepted)s", False
-            params = {"booking_id": event.originator_id, "accepted": Disposition.ACCEPTED}
+            where, payable = of_booking, False
         else:
             return
         tx.execute(
@@ -240,6 +273,15 @@ class PaymentsProjection:
                 "id": event.originator_id,
             },
         )
+
+
+def _set_session_end(
+    tx: Transaction, where: str, params: dict[str, Any], session_end: datetime
+) -> None:
+    tx.execute(
+        f"UPDATE payments SET session_end = %(session_end)s WHERE {where}",
+        params | {"session_end": session_end},
+    )
 
 
 def payment_ids_of_booking(tx: Transaction, booking_id: UUID) -> set[UUID]:

@@ -35,6 +35,9 @@ class CalBooking:
     metadata: dict[str, str]
     event_type_id: int | None
     attendee_emails: tuple[str, ...]
+    # A reschedule makes a new booking: the old one names it, the new one names the old.
+    rescheduled_to_uid: str | None = None
+    rescheduled_from_uid: str | None = None
 
 
 def _field(data: Mapping[str, Any], key: str) -> Any:
@@ -97,4 +100,11 @@ def booking(data: Any) -> CalBooking:
         attendee_emails=tuple(
             str(a["email"]) for a in attendees if isinstance(a, Mapping) and a.get("email")
         ),
+        rescheduled_to_uid=_optional_text(data, "rescheduledToUid"),
+        rescheduled_from_uid=_optional_text(data, "rescheduledFromUid"),
     )
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return str(value) if value else None

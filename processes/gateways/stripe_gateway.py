@@ -105,7 +105,11 @@ class StripeGateway:
         *,
         timeout: float = 15,
         max_network_retries: int = 2,
+        allow_promotion_codes: bool = False,
     ) -> None:
+        # Checkout lets the customer enter a Stripe promotion code (the ledger records the
+        # discount it gave, from the session's ``total_details``).
+        self._allow_promotion_codes = allow_promotion_codes
         # The SDK's default (requests-based) client, given our timeout instead of its 80 s.
         self._http_client = stripe.RequestsClient(timeout=timeout)
         self._client = stripe.StripeClient(
@@ -161,6 +165,8 @@ class StripeGateway:
             "payment_intent_data": {"metadata": tagged, "transfer_group": str(booking_id)},
             "expires_at": to_unix(expires_at, "expires_at"),
         }
+        if self._allow_promotion_codes:
+            params["allow_promotion_codes"] = True
         options = _options(idempotency_key)
         with stripe_errors():
             session = self._client.v1.checkout.sessions.create(params=params, options=options)

@@ -26,6 +26,9 @@ class CheckoutSession:
     amount: Money
     metadata: dict[str, str]
     expires_at: datetime
+    # A promotion code's discount (``total_details.amount_discount``): ``amount`` is the price
+    # less it, and the PaymentIntent's amount is that too.
+    amount_discount: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def checkout_session(obj: Mapping[str, Any]) -> CheckoutSession:
         amount=_money(obj, "amount_total"),
         metadata=_metadata(obj),
         expires_at=from_unix(int(_require(obj, "expires_at"))),
+        amount_discount=int((obj.get("total_details") or {}).get("amount_discount") or 0),
     )
 
 

@@ -25,6 +25,7 @@ from ledger import Booking, BookingStatus, Disposition, Ledger, Money, Payment, 
 from ledger.cancellation_policy import refund_decision
 from ledger.events import DomainEvent
 from processes.gateways.stripe_gateway import StripeGateway
+from processes.managers.partial_refunds import refund_up_to
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,20 @@ class Refunds:
         if payment.status == PaymentStatus.PAYOUT_ELIGIBLE:
             log.info("refund of payment %s waits for its payout's outcome", payment.id)
             return
-        if payment.refunded_amount >= payment.amount:
+        if payment.refunded_amount >= decision.amount.amount:
             return
         # A refusal for good (``StripeRequestRefused``) propagates: the work is parked and the
         # attention queue shows it; it holds up no other refund.
+        if decision.amount.amount < payment.amount:
+            # A late cancellation's percentage: the mentor is owed the rest.
+            refund_up_to(
+                self._ledger,
+                self._stripe,
+                payment.id,
+                decision.amount.amount,
+                reason=f"cancelled: {decision.rule}",
+            )
+            return
         reverse_payout(self._ledger, self._stripe, payment)
         refund_in_full(self._ledger, self._stripe, payment.id, reason=f"cancelled: {decision.rule}")
 

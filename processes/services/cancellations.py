@@ -17,10 +17,11 @@ from ledger import (
 )
 from ledger.cancellation_policy import (
     RefundDecision,
-    policy_refunds,
+    policy_refund_percent,
     policy_rule,
     refund_decision,
 )
+from ledger.session_policy import SessionPolicy
 from processes.services.access import require_party
 from processes.services.errors import NotFound, ServiceError
 
@@ -60,9 +61,14 @@ class CancellationService:
         *,
         free_cancel_hours: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        late_cancel_refund_percent: int = 0,
     ) -> None:
         self._ledger = ledger
-        self._free_cancel_hours = free_cancel_hours
+        # For bookings paid before policies were recorded with the payment.
+        self._default_policy = SessionPolicy(
+            free_cancel_hours=free_cancel_hours,
+            late_cancel_refund_percent=late_cancel_refund_percent,
+        )
         self._clock = clock
 
     def cancel(
@@ -86,18 +92,22 @@ class CancellationService:
                 raise CannotCancel(f"booking {booking_id}: the session is over")
             # Decided now, with the window in force now, and recorded: nothing recomputes it.
             # Whether anything was paid is the ledger's to settle (a payment may land first).
+            # The policy recorded when the booking was paid, not the catalogue's of today.
+            policy = booking.policy or self._default_policy
             rule = policy_rule(
                 cancelled_by=by,
                 cancelled_at=now,
                 start=booking.request.start,
-                free_cancel_hours=self._free_cancel_hours,
+                free_cancel_hours=policy.free_cancel_hours,
             )
+            percent = policy_refund_percent(rule, policy.late_cancel_refund_percent)
             try:
                 booking = self._ledger.cancel_booking(
                     booking_id=booking_id,
                     by=by,
                     reason=reason or _DEFAULT_REASONS[by],
-                    refund=policy_refunds(rule),
+                    refund=percent == 100,
+                    refund_percent=percent,
                 )
             except InvalidTransition as refused:
                 raise CannotCancel(str(refused)) from None

@@ -82,8 +82,11 @@ class PayoutService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         read_model: Follower | None = None,
         catch_up_timeout: float = 30.0,
+        after_session: timedelta | None = None,
     ) -> None:
         self._ledger = ledger
+        # None: the hold alone decides; otherwise the session must also have ended this long ago.
+        self._after_session = after_session
         self._store = store
         self._catalog = catalog
         self._stripe = stripe
@@ -104,7 +107,8 @@ class PayoutService:
             self._catch_up()
             now = self._clock()
             with self._store.transaction(readonly=True) as tx:
-                candidates = payout_candidates(tx, now - self._hold)
+                ended_before = None if self._after_session is None else now - self._after_session
+                candidates = payout_candidates(tx, now - self._hold, ended_before)
             # No transaction is open from here on: each step below is an HTTP call or a ledger
             # command of its own.
             tally = _Tally()
@@ -188,7 +192,8 @@ class PayoutService:
         payment_id = UUID(candidate.payment_id)
         payment = self._ledger.get_payment(payment_id)
         reopening = reopen and payment.status == PaymentStatus.PAYOUT_FAILED
-        if payment.status == PaymentStatus.SUCCEEDED or reopening:
+        payable = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+        if payment.status in payable or reopening:
             mentor = self._catalog.mentor(payment.mentor_id)
             if mentor is None:
                 raise _NotPayable(f"mentor {payment.mentor_id!r} is not in the catalogue")
@@ -198,6 +203,7 @@ class PayoutService:
                     destination_account=mentor.stripe_account_id,
                     now=now,
                     hold=self._hold,
+                    after_session=self._after_session,
                 )
             except (PayoutNotAllowed, ConflictingRecord) as refusal:
                 log.info("payment %s is not paid out: %s", payment_id, refusal)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from sandbox.calcom.envelopes import bad_request, not_found, success
 from sandbox.calcom.event_types import EventTypeIn, event_type_view
-from sandbox.calcom.models import BookingIn, CancelIn, ReservationIn
+from sandbox.calcom.models import BookingIn, CancelIn, RescheduleIn, ReservationIn
 from sandbox.calcom.queries import BookingQuery
 from sandbox.calcom.records import Attendee
 from sandbox.calcom.routing import calcom_route_class
@@ -166,6 +166,13 @@ class CalcomEmulator:
         @router.get("/v2/bookings/{uid}")
         def get_booking(uid: str) -> dict[str, Any]:
             return success(booking_view(store.booking(uid)))
+
+        @router.post("/v2/bookings/{uid}/reschedule", status_code=201)
+        def reschedule_booking(uid: str, body: RescheduleIn) -> dict[str, Any]:
+            by = str(body.rescheduledBy) if body.rescheduledBy else None
+            return success(
+                booking_view(store.reschedule(uid, body.start, body.reschedulingReason, by))
+            )
 
         @router.post("/v2/bookings/{uid}/cancel")
         def cancel_booking(uid: str, body: CancelIn | None = None) -> dict[str, Any]:

@@ -128,3 +128,15 @@ class CancelIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     cancellationReason: Annotated[StrictStr, Field(max_length=1000)] | None = None
+
+
+class RescheduleIn(BaseModel):
+    """Body of POST /v2/bookings/{uid}/reschedule (cal-api-version 2024-08-13)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: datetime
+    reschedulingReason: Annotated[StrictStr, Field(max_length=1000)] | None = None
+    rescheduledBy: EmailStr | None = None
+
+    _start = field_validator("start", mode="before")(_instant)

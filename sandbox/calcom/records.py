@@ -68,6 +68,11 @@ class Booking:
     updated_at: datetime
     status: BookingStatus = "accepted"
     cancellation_reason: str | None = None
+    # Rescheduling makes a new booking: the old one points to it, the new one back.
+    rescheduled_from_uid: str | None = None
+    rescheduled_to_uid: str | None = None
+    rescheduling_reason: str | None = None
+    rescheduled_by: str | None = None
 
     @property
     def title(self) -> str:

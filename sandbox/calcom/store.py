@@ -305,6 +305,64 @@ class CalcomStore:
                 del self._reservations[own.uid]
             return replace(booking)
 
+    def reschedule(
+        self, uid: str, start: datetime, reason: str | None, rescheduled_by: str | None
+    ) -> Booking:
+        """Move a booking as Cal.com does: a new booking (new uid) at ``start`` pointing back
+        to the old one, which is cancelled and points to it. Its own slot does not block it."""
+        with self._lock:
+            now = self._now()
+            old = self._bookings.get(uid)
+            if old is None:
+                raise not_found(f"Booking with uid={uid} not found")
+            if old.status == "cancelled":
+                moved = (
+                    f" It was rescheduled to booking with uid={old.rescheduled_to_uid}."
+                    if old.rescheduled_to_uid
+                    else ""
+                )
+                raise bad_request(
+                    f"Can't reschedule booking with uid={uid} because it has been cancelled."
+                    + moved
+                )
+            event_type = old.event_type
+            end = start + (old.end - old.start)
+            if start <= now:
+                raise bad_request("Attempting to book a meeting in the past.")
+            if not self._offered(event_type, start, now):
+                raise bad_request(OUT_OF_BOUNDS)
+            others = [b for b in self._bookings.values() if b.uid != uid]
+            if any(b.blocks(event_type.host_name, start, end) for b in others):
+                raise bad_request(ALREADY_BOOKED)
+            holder = self._holder(event_type, start, end, own_uid=None)
+            if holder is not None:
+                seconds = math.ceil((holder.until - now).total_seconds())
+                raise bad_request(
+                    "Someone else reserved this booking time slot before you. This time slot "
+                    f"will be freed up in {seconds} seconds."
+                )
+            new = replace(
+                old,
+                id=self._next_booking_id,
+                uid=_booking_uid(),
+                start=start,
+                end=end,
+                metadata=dict(old.metadata),
+                created_at=now,
+                updated_at=now,
+                status="accepted",
+                rescheduled_from_uid=uid,
+                rescheduled_to_uid=None,
+                rescheduling_reason=reason,
+                rescheduled_by=rescheduled_by,
+            )
+            self._next_booking_id += 1
+            self._bookings[new.uid] = new
+            old.status = "cancelled"
+            old.rescheduled_to_uid = new.uid
+            old.updated_at = now
+            return replace(new)
+
     def booking(self, uid: str) -> Booking:
         with self._lock:
             booking = self._bookings.get(uid)

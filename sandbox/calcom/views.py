@@ -62,6 +62,14 @@ def booking_view(booking: Booking) -> dict[str, Any]:
     }
     if booking.status == "cancelled":
         view["cancellationReason"] = booking.cancellation_reason or ""
+    if booking.rescheduled_from_uid is not None:
+        view["rescheduledFromUid"] = booking.rescheduled_from_uid
+        view["reschedulingReason"] = booking.rescheduling_reason or ""
+        if booking.rescheduled_by is not None:
+            view["rescheduledByEmail"] = booking.rescheduled_by
+    if booking.rescheduled_to_uid is not None:
+        view["rescheduled"] = True
+        view["rescheduledToUid"] = booking.rescheduled_to_uid
     return view
 
 

@@ -28,9 +28,14 @@ _FORM = """<form id="pay-form">
            value="4242 4242 4242 4242" required>
     <p class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined;
       4000 0000 0000 9995 has insufficient funds.</p>
+    $promotion
     <button type="submit">Pay $total</button>
     <p id="error" role="alert"></p>
   </form>"""
+
+
+_PROMOTION = """<label for="promotion">Promotion code</label>
+    <input id="promotion" name="promotion" autocomplete="off" placeholder="Add promotion code">"""
 
 
 def render_checkout_page(session: dict[str, Any], items: list[LineItem]) -> str:
@@ -44,7 +49,9 @@ def render_checkout_page(session: dict[str, Any], items: list[LineItem]) -> str:
     target = redirect_url(session)
     if session["status"] == "open":
         body = Template(_FORM).substitute(
-            email=escape(session["customer_email"] or ""), total=escape(total)
+            email=escape(session["customer_email"] or ""),
+            total=escape(total),
+            promotion=_PROMOTION if session.get("allow_promotion_codes") else "",
         )
     elif session["status"] == "complete":
         link = f' <a href="{escape(target)}" target="_top">Continue</a>' if target else ""

@@ -34,6 +34,8 @@ class PayRequest(_Body):
     card: Annotated[str, Field(min_length=1, max_length=40)]
     email: Annotated[str, Field(max_length=800)] | None = None
     name: Annotated[str, Field(max_length=200)] | None = None
+    # A customer-facing promotion code, for a session created with allow_promotion_codes.
+    promotionCode: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
 class WebhookEndpointRequest(_Body):
@@ -87,7 +89,9 @@ def build_controls_router(emulator: StripeEmulator) -> APIRouter:
         """Pay an open Checkout Session as its customer would; 402 with a card error."""
         with em.lock:
             return _stripe_call(
-                lambda: em.payments.pay_session(session_id, body.card, body.email, body.name)
+                lambda: em.payments.pay_session(
+                    session_id, body.card, body.email, body.name, body.promotionCode
+                )
             )
 
     @router.get("/checkout/{session_id}", response_class=HTMLResponse)

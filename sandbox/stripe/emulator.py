@@ -19,6 +19,7 @@ from sandbox.stripe.controls import build_controls_router
 from sandbox.stripe.events import EventLog
 from sandbox.stripe.idempotency import IdempotencyStore
 from sandbox.stripe.payments import Payments
+from sandbox.stripe.promotions import Promotions
 from sandbox.stripe.store import Store
 from sandbox.stripe.webhooks import RetryPolicy, WebhookDispatcher
 
@@ -39,7 +40,8 @@ class StripeEmulator:
         self.store = Store()
         self.idempotency = IdempotencyStore()
         self.events = EventLog(self.store, self.clock, self.webhooks.publish)
-        self.payments = Payments(self.store, self.events, self.clock)
+        self.promotions = Promotions(self.store, self.clock)
+        self.payments = Payments(self.store, self.events, self.clock, self.promotions)
         self.connect = Connect(self.store, self.events, self.clock)
         self.connect.seed()
 

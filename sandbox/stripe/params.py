@@ -167,6 +167,7 @@ class SessionCreate(Params):
     customer_email: Email | None = None
     client_reference_id: Annotated[str, Field(max_length=200)] | None = None
     payment_method_types: FormList[Literal["card"]] | None = None
+    allow_promotion_codes: FormBool | None = None
 
 
 class SessionList(ListParams):
@@ -333,3 +334,42 @@ def _stripe_error(error: Any) -> StripeError:
         )
     code = kind if kind.startswith(("parameter_", "email_")) else None
     return param_error(error["msg"], param, code=code)
+
+
+# Coupons and promotion codes ---------------------------------------------------------------
+
+
+class CouponCreate(Params):
+    id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Field(max_length=40)] | None = None
+    percent_off: Annotated[float, Field(gt=0, le=100)] | None = None
+    amount_off: Amount | None = None
+    currency: Currency | None = None
+    duration: Literal["once", "repeating", "forever"] = "once"
+    duration_in_months: Annotated[FormInt, Field(ge=1)] | None = None
+    max_redemptions: Annotated[FormInt, Field(ge=1)] | None = None
+    redeem_by: FormInt | None = None
+    metadata: Metadata = {}
+
+
+class PromotionParams(Strict):
+    type: Literal["coupon"]
+    coupon: Text
+
+
+class PromotionCodeCreate(Params):
+    # Since 2025-09-30.clover the coupon is named under ``promotion`` (type ``coupon``).
+    promotion: PromotionParams
+    code: (
+        Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[A-Za-z0-9_-]+$")] | None
+    ) = None
+    active: FormBool = True
+    max_redemptions: Annotated[FormInt, Field(ge=1)] | None = None
+    expires_at: FormInt | None = None
+    metadata: Metadata = {}
+
+
+class PromotionCodeList(ListParams):
+    code: Text | None = None
+    active: FormBool | None = None
+    coupon: Text | None = None

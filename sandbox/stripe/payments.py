@@ -6,7 +6,7 @@ leaves no trace. Callers hold the emulator's lock.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sandbox.clock import SandboxClock
@@ -34,15 +34,25 @@ MIN_EXPIRY_SECONDS = 30 * 60
 MAX_EXPIRY_SECONDS = 24 * 3600
 MAX_AMOUNT = 99_999_999
 # Stripe's minimum charge for the currencies this project is likely to use (minor units).
+if TYPE_CHECKING:
+    from sandbox.stripe.promotions import Promotions
+
 MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "chf": 50, "jpy": 50}
 EMBEDDED_UI_MODES = ("embedded_page", "embedded")
 
 
 class Payments:
-    def __init__(self, store: Store, events: EventLog, clock: SandboxClock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        events: EventLog,
+        clock: SandboxClock,
+        promotions: Promotions | None = None,
+    ) -> None:
         self._store = store
         self._events = events
         self._clock = clock
+        self._promotions = promotions
 
     # Checkout Sessions ---------------------------------------------------------------------
 
@@ -98,6 +108,8 @@ class Payments:
             client_reference_id=p.client_reference_id,
             metadata=dict(p.metadata),
         )
+        if p.allow_promotion_codes is not None:
+            session["allow_promotion_codes"] = p.allow_promotion_codes
         intent_data = p.payment_intent_data.model_dump() if p.payment_intent_data else {}
         self._store.session_extras[session_id] = SessionExtras(items, intent_data)
         return self._store.add(session)
@@ -190,7 +202,12 @@ class Payments:
     # The customer paying (the sandbox's stand-in for Stripe's embedded form) --------------
 
     def pay_session(
-        self, session_id: str, card_number: str, email: str | None, name: str | None
+        self,
+        session_id: str,
+        card_number: str,
+        email: str | None,
+        name: str | None,
+        promotion_code: str | None = None,
     ) -> JSON:
         session = self.session(session_id)
         if session["status"] == "open" and session["expires_at"] <= self._clock.timestamp():
@@ -202,7 +219,12 @@ class Payments:
             )
         card = card_for(card_number)
         email = email or session["customer_email"]
+        if promotion_code is not None and self._promotions is not None:
+            self._promotions.apply_to_session(session, promotion_code)
         intent = self._intent_for(session)
+        if intent["amount"] != session["amount_total"]:
+            # A code entered after an earlier declined attempt: the intent follows the total.
+            intent["amount"] = session["amount_total"]
         now = self._clock.timestamp()
         exp_year = self._clock.now().year + 3
         method = objects.payment_method(
@@ -260,6 +282,8 @@ class Payments:
             customer_details=objects.customer_details(email, name),
             collected_information=objects.collected_information(name),
         )
+        if self._promotions is not None:
+            self._promotions.redeemed(session)
         self._events.emit("charge.succeeded", charge)
         self._events.emit("payment_intent.succeeded", intent, previous)
         self._events.emit("checkout.session.completed", session, previous_session)

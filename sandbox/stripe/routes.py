@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Any
 from sandbox.stripe.params import (
     AccountCreate,
     ChargeList,
+    CouponCreate,
     DisputeList,
     EventList,
     ListParams,
     Params,
+    PromotionCodeCreate,
+    PromotionCodeList,
     RefundCreate,
     RefundList,
     ReversalCreate,
@@ -230,6 +233,50 @@ def stripe_routes(emulator: StripeEmulator) -> list[Route]:
         ),
         Route(
             "GET", "/v1/events/{event}", Params, "event", lambda c: em.events.event(c.path["event"])
+        ),
+        Route(
+            "POST",
+            "/v1/coupons",
+            CouponCreate,
+            "coupon",
+            lambda c: em.promotions.create_coupon(c.params),
+        ),
+        Route(
+            "GET",
+            "/v1/coupons",
+            ListParams,
+            "coupon",
+            lambda c: em.promotions.list_coupons(c.params),
+            is_list=True,
+        ),
+        Route(
+            "GET",
+            "/v1/coupons/{coupon}",
+            Params,
+            "coupon",
+            lambda c: em.promotions.coupon(c.path["coupon"]),
+        ),
+        Route(
+            "POST",
+            "/v1/promotion_codes",
+            PromotionCodeCreate,
+            "promotion_code",
+            lambda c: em.promotions.create_promotion_code(c.params),
+        ),
+        Route(
+            "GET",
+            "/v1/promotion_codes",
+            PromotionCodeList,
+            "promotion_code",
+            lambda c: em.promotions.list_promotion_codes(c.params),
+            is_list=True,
+        ),
+        Route(
+            "GET",
+            "/v1/promotion_codes/{promotion_code}",
+            Params,
+            "promotion_code",
+            lambda c: em.promotions.promotion_code(c.path["promotion_code"]),
         ),
     ]
     return routes

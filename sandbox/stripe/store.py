@@ -24,6 +24,8 @@ KINDS = (
     "account",
     "transfer",
     "transfer_reversal",
+    "coupon",
+    "promotion_code",
     "event",
 )
 

@@ -50,6 +50,7 @@ def test_a_booked_session_balances_the_journal(stack: Stack) -> None:
         "mentorpay.Booking.Requested",
         "mentorpay.Payment.Paid",
         "mentorpay.Booking.PaymentConfirmed",
+        "mentorpay.Booking.PolicyFixed",
         "mentorpay.Booking.Booked",
     ]
     paid = events[1]

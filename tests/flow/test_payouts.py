@@ -38,7 +38,8 @@ CRON_SECRET = "cron-secret-for-payout-tests"
 PRICE, FEE = 7500, 750
 # A zero hold makes a payment due at once for the container's own service (API, CLI).
 DUE_AT_ONCE = pytest.mark.parametrize(
-    "stack_settings", [{"payout_hold_hours": 0, "cron_secret": CRON_SECRET}]
+    "stack_settings",
+    [{"payout_hold_hours": 0, "payout_after_session_hours": None, "cron_secret": CRON_SECRET}],
 )
 
 
@@ -288,6 +289,7 @@ def test_cli_payouts_run(stack: Stack, database_url: str, monkeypatch: pytest.Mo
         "STRIPE_API_BASE": stack.sandbox_url,
         "CALCOM_API_BASE": stack.sandbox_url,
         "PAYOUT_HOLD_HOURS": "0",
+        "PAYOUT_AFTER_SESSION_HOURS": "",  # empty: the hold alone decides
     }.items():
         monkeypatch.setenv(f"MENTORPAY_{name}", value)
     get_settings.cache_clear()

@@ -61,6 +61,7 @@ def test_a_session_from_payment_to_payout_posts_balanced_entries(ledger: Ledger)
             Posting(BOOKINGS_CLEARING, "credit", 7500, "usd"),
         ),
         "mentorpay.Booking.PaymentConfirmed": (),
+        "mentorpay.Booking.PolicyFixed": (),  # the policy in force when paid: no money moves
         "mentorpay.Booking.Booked": (
             Posting(BOOKINGS_CLEARING, "debit", 7500, "usd"),
             Posting(PAYABLE, "credit", 6750, "usd"),
@@ -125,6 +126,7 @@ def test_events_without_money_post_nothing(ledger: Ledger) -> None:
     assert silent == {
         "mentorpay.Booking.Requested",
         "mentorpay.Booking.PaymentConfirmed",
+        "mentorpay.Booking.PolicyFixed",
         "mentorpay.Booking.BookingFailed",
         "mentorpay.Booking.Cancelled",
         "mentorpay.Booking.Expired",

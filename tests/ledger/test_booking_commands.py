@@ -82,6 +82,7 @@ def test_a_payment_of_the_price_confirms_the_booking(ledger: Ledger) -> None:
     assert stored_topics(ledger, after=before) == [
         "mentorpay.Payment.Paid",
         "mentorpay.Booking.PaymentConfirmed",
+        "mentorpay.Booking.PolicyFixed",  # the event type's policy, fixed with the payment
     ]
 
 

@@ -69,6 +69,7 @@ def test_the_same_payment_reported_sixteen_times_at_once_is_recorded_once(
         "mentorpay.Booking.Requested": 1,
         "mentorpay.Payment.Paid": 1,
         "mentorpay.Booking.PaymentConfirmed": 1,
+        "mentorpay.Booking.PolicyFixed": 1,
     }
 
 

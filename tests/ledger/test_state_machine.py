@@ -2,7 +2,11 @@
 
 The model below is written from the rules in the README, independently of the aggregates:
 for every command it predicts either the typed error or the new state. After every step
-the ledger must agree with it, and the stored log must keep the money invariants.
+the ledger must agree with it, and the stored log must keep the money invariants: balanced
+postings, a trial balance of zero per currency, no liability (payable, clearing, fees) below
+zero, and refunds never beyond what was paid. Besides payments, refunds, payouts and disputes
+it moves sessions (reschedules), cancels them with partial refunds, records no-shows and their
+decisions, and pays with promotion-code discounts.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ PRICES = [(7500, 750), (5000, 0), (999, 333)]  # (price, fee) in usd
 PAID_AT = {pi: T0 + timedelta(hours=i) for i, pi in enumerate(INTENTS)}
 
 bookings_st = st.integers(min_value=0, max_value=len(BOOKING_IDS) - 1)
-kinds_st = st.sampled_from(["price", "price", "price", "less", "eur"])
+kinds_st = st.sampled_from(["price", "price", "price", "less", "eur", "discount", "discount"])
+DISCOUNT = 20  # percent off, as a promotion code would give
+START = T0 + timedelta(days=3)  # booking_fields' session
+LENGTH = timedelta(minutes=30)
 
 
 @dataclass
@@ -54,14 +61,38 @@ class ModelBooking:
     payment: str | None = None  # the intent that paid it
     calcom_uid: str | None = None
     refund: bool | None = None  # recorded by the cancellation: the payer gets it all back
+    percent: int | None = None  # recorded by the cancellation: the share given back
+    discount: int = 0  # a promotion code's, recorded with the payment
+    start: datetime = START
+    reschedules: int = 0
+    no_show: str | None = None  # the party who did not show
+    reported: str | None = None  # the report's outcome
+    outcome: str | None = None  # the report's outcome, or the admin's decision
+
+    @property
+    def booked_amount(self) -> int:
+        return self.price - self.discount
+
+    @property
+    def booked_fee(self) -> int:
+        """The fee is taken on what was paid."""
+        return self.fee * self.booked_amount // self.price
 
     def owes_mentor(self, pi: str) -> bool:
-        """Booked with ``pi``, or cancelled after booking with the payment forfeited."""
-        if self.payment != pi:
+        """Booked with ``pi``, or cancelled after booking with the payment (partly) forfeited;
+        not while a mentor's no-show is claimed or refunded."""
+        if self.payment != pi or self.outcome in ("claim_open", "refund"):
             return False
         if self.status == "ACCEPTED":
             return True
         return self.status == "CANCELLED" and self.calcom_uid is not None and self.refund is False
+
+    def refund_owed(self, paid: int) -> int:
+        if self.outcome == "refund":
+            return paid
+        if self.status != "CANCELLED" or self.percent is None:
+            return 0
+        return paid * self.percent // 100
 
 
 @dataclass
@@ -178,21 +209,103 @@ class LedgerMachine(RuleBasedStateMachine):
         b=bookings_st,
         by=st.sampled_from(["user", "mentor", "admin", "system"]),
         refund=st.booleans(),
+        percent=st.sampled_from([None, 0, 25, 50]),
     )
-    def cancel_booking(self, b: int, by: str, refund: bool) -> None:
+    def cancel_booking(self, b: int, by: str, refund: bool, percent: int | None) -> None:
         booking = self.bookings.get(b)
         expected: type[LedgerError] | None = None
         if booking is None:
             expected = BookingNotFound
-        elif booking.status not in ("CANCELLED", "AWAITING_PAYMENT", "ACCEPTED"):
+        elif booking.status == "CANCELLED":
+            expected = None
+        elif booking.status not in ("AWAITING_PAYMENT", "ACCEPTED") or booking.no_show:
             expected = InvalidTransition
         command = lambda: self.ledger.cancel_booking(  # noqa: E731
-            booking_id=BOOKING_IDS[b], by=by, reason="plans changed", refund=refund
+            booking_id=BOOKING_IDS[b],
+            by=by,
+            reason="plans changed",
+            refund=refund,
+            refund_percent=percent,
         )
         if self.check(command, expected) and booking and booking.status != "CANCELLED":
             # The first cancellation decides; nothing paid means nothing to refund.
+            given = 100 if refund else (percent or 0)
+            if booking.payment is None:
+                given = 0
             booking.status = "CANCELLED"
-            booking.refund = refund and booking.payment is not None
+            booking.refund, booking.percent = given == 100, given
+
+    @rule(
+        b=bookings_st,
+        to=st.sampled_from(["cal_a", "cal_r1", "cal_r2"]),
+        days=st.sampled_from([3, 4, 5]),
+        stale=st.booleans(),
+    )
+    def reschedule(self, b: int, to: str, days: int, stale: bool) -> None:
+        """Record a move Cal.com made, from the Cal.com booking the ledger knows (or, ``stale``,
+        one it no longer has: a concurrent move got there first)."""
+        booking = self.bookings.get(b)
+        start = T0 + timedelta(days=days)
+        current = booking.calcom_uid if booking else None
+        from_uid = "cal_gone" if stale or current is None else current
+        expected: type[LedgerError] | None = None
+        if booking is None:
+            expected = BookingNotFound
+        elif to == current:
+            expected = None if start == booking.start else ConflictingRecord
+        elif booking.status != "ACCEPTED" or booking.no_show:
+            expected = InvalidTransition
+        elif from_uid != current:
+            expected = ConflictingRecord
+        command = lambda: self.ledger.reschedule_booking(  # noqa: E731
+            booking_id=BOOKING_IDS[b],
+            from_calcom_booking_uid=from_uid,
+            calcom_booking_uid=to,
+            start=start,
+            end=start + LENGTH,
+            by="user",
+        )
+        if self.check(command, expected) and booking and to != current:
+            booking.calcom_uid, booking.start = to, start
+            booking.reschedules += 1
+
+    @rule(
+        b=bookings_st,
+        party=st.sampled_from(["attendee", "mentor"]),
+        outcome=st.sampled_from(["mentor_paid", "claim_open", "refund"]),
+    )
+    def report_no_show(self, b: int, party: str, outcome: str) -> None:
+        booking = self.bookings.get(b)
+        expected: type[LedgerError] | None = None
+        if booking is None:
+            expected = BookingNotFound
+        elif booking.no_show is not None:
+            same = (party, outcome) == (booking.no_show, booking.reported)
+            expected = None if same else ConflictingRecord
+        elif booking.status != "ACCEPTED":
+            expected = InvalidTransition
+        command = lambda: self.ledger.report_no_show(  # noqa: E731
+            booking_id=BOOKING_IDS[b], party=party, by="admin", reason="no-show", outcome=outcome
+        )
+        if self.check(command, expected) and booking and booking.no_show is None:
+            booking.no_show, booking.reported, booking.outcome = party, outcome, outcome
+
+    @rule(b=bookings_st, decision=st.sampled_from(["refund", "release"]))
+    def decide_no_show(self, b: int, decision: str) -> None:
+        booking = self.bookings.get(b)
+        expected: type[LedgerError] | None = None
+        repeat = False
+        if booking is None:
+            expected = BookingNotFound
+        elif booking.outcome == decision and booking.reported == "claim_open":
+            repeat = True
+        elif booking.outcome != "claim_open":
+            expected = InvalidTransition
+        command = lambda: self.ledger.decide_no_show(  # noqa: E731
+            booking_id=BOOKING_IDS[b], decision=decision, by="admin", reason="decided"
+        )
+        if self.check(command, expected) and booking and not repeat:
+            booking.outcome = decision
 
     # --- payments -------------------------------------------------------------------------
 
@@ -200,10 +313,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def record_payment(self, pi: str, b: int, kind: str) -> None:
         booking = self.bookings.get(b)
         price = booking.price if booking else 7500
+        discount = price * DISCOUNT // 100 if kind == "discount" else 0
         amount, currency = {
             "price": (price, "usd"),
             "less": (price - 1, "usd"),
             "eur": (price, "eur"),
+            "discount": (price - discount, "usd"),
         }[kind]
         existing = self.payments.get(pi)
         expected: type[LedgerError] | None = None
@@ -218,6 +333,7 @@ class LedgerMachine(RuleBasedStateMachine):
             amount=Money(amount, currency),
             booking_id=BOOKING_IDS[b],
             paid_at=PAID_AT[pi],
+            discount=Money(discount, currency) if kind == "discount" else None,
         )
         if not self.check(command, expected) or existing is not None:
             return
@@ -226,11 +342,12 @@ class LedgerMachine(RuleBasedStateMachine):
             disposition = "duplicate"
         elif booking.status != "AWAITING_PAYMENT":
             disposition = "late"
-        elif (amount, currency) != (booking.price, "usd"):
+        elif (amount + discount, currency) != (booking.price, "usd"):
             disposition = "mismatch"
         else:
             disposition = "accepted"
             booking.status, booking.payment = "PENDING", pi
+            booking.discount = discount
         self.payments[pi] = ModelPayment(b, amount, currency, disposition)
         assert self.ledger.get_payment(Payment.create_id(pi)).disposition == disposition
 
@@ -241,7 +358,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(known), label="pi")
         return data.draw(st.sampled_from(INTENTS), label="pi")
 
-    @rule(data=st.data(), k=st.integers(0, 3), amount=st.sampled_from([1, 333, 2500, 7500]))
+    @rule(data=st.data(), k=st.integers(0, 3), amount=st.sampled_from([1, 333, 2500, 6000, 7500]))
     def record_refund(self, data: st.DataObject, k: int, amount: int) -> None:
         self.refund(self._pick(data), k, amount)
 
@@ -268,6 +385,50 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data(), k=st.integers(0, 1), amount=st.sampled_from([100, 7500, 9999]))
     def record_dispute(self, data: st.DataObject, k: int, amount: int) -> None:
         self.dispute(self._pick(data), k, amount)
+
+    @rule(
+        b=bookings_st,
+        action=st.sampled_from(
+            ["partial_cancel", "claim", "claim_refund", "mentor_absent", "attendee_absent", "move"]
+        ),
+        kind=st.sampled_from(["price", "discount"]),
+    )
+    def live_a_booked_session(self, b: int, action: str, kind: str) -> None:
+        """Take a booking to ACCEPTED (paid, perhaps with a discount), then what happens to
+        sessions after booking: a late cancellation refunded in part, a no-show claimed and
+        decided, or reported; a move. The refund owed is then made, as the refunds process
+        would; the same checked commands run throughout."""
+        for _ in range(3):
+            booking = self.bookings.get(b)
+            if booking is None or booking.status != "AWAITING_PAYMENT":
+                break
+            unused = [pi for pi in INTENTS if pi not in self.payments]
+            if not unused:
+                return
+            self.record_payment(unused[0], b, kind)
+        booking = self.bookings.get(b)
+        if booking is not None and booking.status == "PENDING":
+            self.record_booked(b, "cal_a")
+        booking = self.bookings.get(b)
+        if booking is None or booking.status != "ACCEPTED":
+            return
+        if action == "partial_cancel":
+            self.cancel_booking(b, "user", False, 50)
+        elif action in ("claim", "claim_refund"):
+            self.report_no_show(b, "mentor", "claim_open")
+            self.decide_no_show(b, "refund" if action == "claim_refund" else "release")
+        elif action == "mentor_absent":
+            self.report_no_show(b, "mentor", "refund")
+        elif action == "attendee_absent":
+            self.report_no_show(b, "attendee", "mentor_paid")
+        else:
+            self.reschedule(b, "cal_r1" if booking.calcom_uid != "cal_r1" else "cal_r2", 5, False)
+        booking = self.bookings[b]
+        payment = self.payments.get(booking.payment or "")
+        if payment is not None:
+            owed = booking.refund_owed(payment.amount) - payment.refunded
+            if owed > 0 and payment.status not in ("paid", "payout_eligible"):
+                self.refund(booking.payment or "", 3, owed)
 
     @rule(b=bookings_st, steps=st.integers(1, 3))
     def advance_along_the_happy_path(self, b: int, steps: int) -> None:
@@ -317,12 +478,12 @@ class LedgerMachine(RuleBasedStateMachine):
             elif payment.status in ("paid", "payout_eligible"):
                 expected = RefundRequiresReversal
             elif mine and booking.calcom_uid is not None:
-                credited_fee = booking.fee
-                fees_after = (payment.refunded + amount) * booking.fee // payment.amount
+                credited_fee = booking.booked_fee
+                fees_after = (payment.refunded + amount) * credited_fee // payment.amount
                 from_mentor = amount - (fees_after - payment.from_fees)
                 mentor_left = (
                     payment.amount
-                    - booking.fee
+                    - credited_fee
                     - payment.paid_out
                     + payment.reversed
                     - payment.from_mentor
@@ -355,15 +516,17 @@ class LedgerMachine(RuleBasedStateMachine):
         payment, expected = self._known(pi)
         if payment is not None:
             booking = self.bookings[payment.booking]
-            if payment.status in ("payout_eligible", "paid"):
+            if booking.payment == pi and payment.refunded < booking.refund_owed(payment.amount):
+                expected = PayoutNotAllowed  # the partial (or no-show) refund comes first
+            elif payment.status in ("payout_eligible", "paid"):
                 expected = None if account == payment.account else ConflictingRecord
             elif (
-                payment.status not in ("succeeded", "payout_failed")
+                payment.status not in ("succeeded", "partially_refunded", "payout_failed")
                 or payment.disposition != "accepted"
                 or not booking.owes_mentor(pi)
                 or payment.dispute_id is not None
                 or PAID_AT[pi] + HOLD > now
-                or booking.price - booking.fee <= 0
+                or booking.booked_amount - booking.booked_fee - payment.from_mentor <= 0
             ):
                 expected = PayoutNotAllowed
         command = lambda: self.ledger.mark_payout_eligible(  # noqa: E731
@@ -374,7 +537,11 @@ class LedgerMachine(RuleBasedStateMachine):
             if payment.status not in ("payout_eligible", "paid"):
                 booking = self.bookings[payment.booking]
                 payment.status, payment.account = "payout_eligible", account
-                payment.transfer_amount = booking.price - booking.fee
+                # What Booked credited the mentor (fee on what was paid), less what a partial
+                # refund took of it.
+                payment.transfer_amount = (
+                    booking.booked_amount - booking.booked_fee - payment.from_mentor
+                )
 
     def pay_out(self, pi: str, k: int, exact: bool) -> None:
         transfer_id = f"tr_{pi}_{k}"
@@ -457,6 +624,13 @@ class LedgerMachine(RuleBasedStateMachine):
             booking = self.ledger.get_booking(BOOKING_IDS[b])
             assert booking.status == model.status
             assert booking.cancel_refund == model.refund
+            assert booking.cancel_refund_percent == model.percent
+            assert (booking.request.start, booking.reschedules) == (model.start, model.reschedules)
+            assert booking.calcom_booking_uid == model.calcom_uid
+            assert (booking.no_show_party, booking.no_show_outcome) == (
+                model.no_show,
+                model.outcome,
+            )
             expected_payment = Payment.create_id(model.payment) if model.payment else None
             assert booking.payment_id == expected_payment
         for pi, model_payment in self.payments.items():
@@ -493,6 +667,11 @@ class LedgerMachine(RuleBasedStateMachine):
                     assert self.refunded[payment_id] < self.paid[payment_id][0]
         # A booking is paid at most once.
         assert all(count == 1 for count in self.confirmations.values())
+        # The trial balance is zero in every currency.
+        per_currency: defaultdict[str, int] = defaultdict(int)
+        for (_, currency), balance in self.balances.items():
+            per_currency[currency] += balance
+        assert not any(per_currency.values()), dict(per_currency)
         # Liabilities never go below zero, nor does the money Stripe holds for us.
         for (account, _), balance in self.balances.items():
             if account == "stripe:balance":

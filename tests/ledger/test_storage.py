@@ -15,6 +15,7 @@ EXPECTED_TOPICS = [
     "mentorpay.Booking.Requested",
     "mentorpay.Payment.Paid",
     "mentorpay.Booking.PaymentConfirmed",
+    "mentorpay.Booking.PolicyFixed",
     "mentorpay.Booking.Booked",
     "mentorpay.Payment.PayoutEligible",
     "mentorpay.Payment.PaidOut",

@@ -6,7 +6,11 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from ledger import Money
-from projections.payments import PAYOUT_CANDIDATES, payout_candidates
+from projections.payments import (
+    PAYOUT_CANDIDATES,
+    PAYOUT_CANDIDATES_AFTER_SESSION,
+    payout_candidates,
+)
 from projections.store import ReadModelStore
 from tests.support.ledger_factories import (
     HOLD,
@@ -52,7 +56,12 @@ def test_only_payments_owed_to_the_mentor_not_refunded_disputed_or_paid_are_due(
 
     _, refunded = accepted_booking(ledger)
     ledger.record_refund(
-        payment_id=refunded, refund_id="re_1", amount=Money(100, "usd"), reason="goodwill"
+        payment_id=refunded, refund_id="re_1", amount=Money(PRICE.amount, "usd"), reason="all"
+    )
+    # Partly refunded (a goodwill refund, a late cancellation's percentage): the rest is owed.
+    _, partly = accepted_booking(ledger)
+    ledger.record_refund(
+        payment_id=partly, refund_id="re_2", amount=Money(100, "usd"), reason="goodwill"
     )
 
     _, done = paid_out(ledger)
@@ -86,7 +95,7 @@ def test_only_payments_owed_to_the_mentor_not_refunded_disputed_or_paid_are_due(
     ledger.cancel_booking(booking_id=inflight_booking, by="mentor", reason="ill", refund=True)
 
     store = world.caught_up()
-    assert due(store) == {accepted, forfeited, first, interrupted, retryable, inflight}
+    assert due(store) == {accepted, forfeited, first, interrupted, retryable, inflight, partly}
     assert not due(store) & {
         pending,
         rejected,
@@ -164,3 +173,46 @@ def test_the_query_reads_the_partial_index_not_the_paid_out_history(world: World
             text = "\n".join(row["detail"] for row in plan)
     assert "payments_payout_queue_idx" in text, text
     assert len(due(store)) == 1
+
+
+def test_after_the_session_it_is_still_one_query_on_the_partial_index(world: World) -> None:
+    accepted_booking(world.ledger)
+    store = world.caught_up()
+    _insert_paid_out_rows(store, 5000)
+    params = (AFTER_HOLD, AFTER_HOLD)
+    with store.transaction(readonly=True) as tx:
+        explain = "EXPLAIN " if tx.kind == "postgres" else "EXPLAIN QUERY PLAN "
+        plan = tx.execute(explain + PAYOUT_CANDIDATES_AFTER_SESSION, params).fetchall()
+        column = "QUERY PLAN" if tx.kind == "postgres" else "detail"
+        text = "\n".join(row[column] for row in plan)
+    assert "Seq Scan" not in text
+    assert "payments_payout_queue_idx" in text, text
+
+
+def test_a_payment_is_due_once_its_session_has_ended_and_a_reschedule_moves_it(
+    world: World,
+) -> None:
+    ledger = world.ledger
+    booking_id, payment_id = accepted_booking(ledger)
+    end = ledger.get_booking(booking_id).request.end
+    store = world.caught_up()
+    with store.transaction(readonly=True) as tx:
+        before_end = payout_candidates(tx, AFTER_HOLD, end - timedelta(seconds=1))
+        at_end = payout_candidates(tx, AFTER_HOLD, end)
+    assert before_end == [] and [c.payment_id for c in at_end] == [str(payment_id)]
+
+    booking = ledger.get_booking(booking_id)
+    assert booking.calcom_booking_uid is not None
+    ledger.reschedule_booking(
+        booking_id=booking_id,
+        from_calcom_booking_uid=booking.calcom_booking_uid,
+        calcom_booking_uid="cal_moved",
+        start=booking.request.start + timedelta(days=2),
+        end=end + timedelta(days=2),
+        by="user",
+    )
+    store = world.caught_up()
+    with store.transaction(readonly=True) as tx:
+        assert payout_candidates(tx, AFTER_HOLD, end) == []
+        moved = payout_candidates(tx, AFTER_HOLD, end + timedelta(days=2))
+    assert [c.payment_id for c in moved] == [str(payment_id)]

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger import Ledger
-from projections.bookings import BookingsProjection
+from mentorpay.bootstrap import read_models as bootstrap_read_models
 from projections.follower import Follower, Projection
-from projections.journal import JournalProjection
-from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
 
 
 def read_models() -> list[Projection]:
-    return [BookingsProjection(), PaymentsProjection(), JournalProjection()]
+    return bootstrap_read_models()  # the same read models ``ledger verify`` rebuilds
 
 
 @dataclass

@@ -1,0 +1,206 @@
+"""A paid session's life after booking: reschedule it, report a no-show, decide a claim.
+
+- ``POST /api/bookings/{id}/reschedule`` ``{start}``: the attendee, the booked mentor or an
+  admin; 409 when the new time is not free (or the booking moved meanwhile), 422 past the
+  event type's cut-off or maximum number of reschedules.
+- ``POST /api/bookings/{id}/no-show`` ``{party, reason?}``: after the session's start.
+- ``POST /api/bookings/{id}/no-show/decision`` ``{decision, reason}``: an admin settles an
+  attendee's claim that the mentor did not show (``refund`` or ``release``).
+- ``GET /api/admin/no-show-claims``: the claims waiting for that decision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from api.auth import Principal, current_principal, require_roles
+from api.dependencies import ApiServices, LifecycleServices, services
+from api.problems import Problem
+from api.schemas import BookingView
+from ledger import Booking
+from projections.no_shows import open_claims
+
+router = APIRouter(prefix="/api")
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or an invalid Bearer token"},
+    404: {"description": "No such booking (or not yours)"},
+}
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+
+
+class NoShowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    party: Literal["attendee", "mentor"]
+    reason: Reason | None = None
+
+
+class NoShowDecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    decision: Literal["refund", "release"]
+    reason: Reason
+
+
+class NoShowView(BaseModel):
+    bookingId: str
+    party: str | None  # who did not show
+    reportedBy: str | None  # user, mentor or admin
+    outcome: str | None  # mentor_paid | claim_open | refund | release
+    booking: BookingView
+
+
+class NoShowClaimView(BaseModel):
+    bookingId: str
+    party: str
+    reportedBy: str
+    reason: str
+    status: str
+    reportedAt: datetime
+
+
+def _lifecycle(c: ApiServices) -> LifecycleServices:
+    if c.lifecycle is None:
+        raise Problem(503, "Service Unavailable", "session lifecycle services are not configured")
+    return c.lifecycle
+
+
+@router.post(
+    "/bookings/{booking_id}/reschedule",
+    response_model=BookingView,
+    responses={
+        **_ERRORS,
+        409: {"description": "The new time is not free, or the booking is not booked"},
+        422: {"description": "Past the cut-off or the maximum number of reschedules"},
+        503: {"description": "Cal.com is unavailable; retrying is safe"},
+    },
+)
+def reschedule_booking(
+    booking_id: UUID,
+    body: RescheduleRequest,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[ApiServices, Depends(services)],
+) -> BookingView:
+    booking = _lifecycle(c).reschedules.reschedule(
+        booking_id=booking_id, user_id=principal.sub, role=principal.role, start=body.start
+    )
+    return booking_view(booking)
+
+
+@router.post(
+    "/bookings/{booking_id}/no-show",
+    response_model=NoShowView,
+    responses={
+        **_ERRORS,
+        403: {"description": "This party may not be reported by you"},
+        409: {"description": "Another no-show was recorded, or the booking is not booked"},
+        422: {"description": "Before the session's start, or past the claim window"},
+    },
+)
+def report_no_show(
+    booking_id: UUID,
+    body: NoShowRequest,
+    principal: Annotated[Principal, Depends(current_principal)],
+    c: Annotated[ApiServices, Depends(services)],
+) -> NoShowView:
+    booking = _lifecycle(c).no_shows.report(
+        booking_id=booking_id,
+        user_id=principal.sub,
+        role=principal.role,
+        party=body.party,
+        reason=body.reason,
+    )
+    return _no_show_view(booking)
+
+
+@router.post(
+    "/bookings/{booking_id}/no-show/decision",
+    response_model=NoShowView,
+    responses={
+        **_ERRORS,
+        403: {"description": "Only an admin decides"},
+        409: {"description": "There is no open claim, or another decision was recorded"},
+    },
+)
+def decide_no_show(
+    booking_id: UUID,
+    body: Annotated[NoShowDecisionRequest, Body()],
+    _admin: Annotated[Principal, Depends(require_roles("admin"))],
+    c: Annotated[ApiServices, Depends(services)],
+) -> NoShowView:
+    booking = _lifecycle(c).no_shows.decide(
+        booking_id=booking_id, decision=body.decision, reason=body.reason
+    )
+    return _no_show_view(booking)
+
+
+@router.get(
+    "/admin/no-show-claims",
+    response_model=list[NoShowClaimView],
+    responses={401: _ERRORS[401], 403: {"description": "Only an admin"}},
+)
+def list_open_no_show_claims(
+    _admin: Annotated[Principal, Depends(require_roles("admin"))],
+    c: Annotated[ApiServices, Depends(services)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[NoShowClaimView]:
+    follower = c.read_models.get("no_shows")
+    if follower is not None:
+        follower.wait_for(c.head_position(), timeout=5.0)
+    with c.store.transaction(readonly=True) as tx:
+        rows = open_claims(tx, limit)
+    return [
+        NoShowClaimView(
+            bookingId=row["booking_id"],
+            party=row["party"],
+            reportedBy=row["reported_by"],
+            reason=row["reason"],
+            status=row["status"],
+            reportedAt=row["reported_at"],
+        )
+        for row in rows
+    ]
+
+
+def _no_show_view(booking: Booking) -> NoShowView:
+    return NoShowView(
+        bookingId=str(booking.id),
+        party=booking.no_show_party,
+        reportedBy=booking.no_show_by,
+        outcome=booking.no_show_outcome,
+        booking=booking_view(booking),
+    )
+
+
+def booking_view(booking: Booking) -> BookingView:
+    request = booking.request
+    return BookingView(
+        id=str(booking.id),
+        status=str(booking.status),
+        userId=request.user_id,
+        mentorId=request.mentor_id,
+        eventTypeId=request.event_type_id,
+        start=request.start,
+        end=request.end,
+        attendeeName=request.attendee_name,
+        attendeeEmail=request.attendee_email,
+        attendeeTimeZone=request.attendee_time_zone,
+        amount=request.price_amount,
+        currency=request.currency,
+        checkoutSessionId=request.checkout_session_id,
+        calcomBookingUid=booking.calcom_booking_uid,
+        failureReason=booking.failure_reason,
+        createdAt=booking.created_on,
+    )
