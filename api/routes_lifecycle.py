@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from api.auth import Principal, current_principal, require_roles
 from api.dependencies import ApiServices, LifecycleServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 from api.schemas import BookingView
 from ledger import Booking
@@ -28,10 +29,6 @@ from projections.no_shows import open_claims
 router = APIRouter(prefix="/api")
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or an invalid Bearer token"},
-    404: {"description": "No such booking (or not yours)"},
-}
 
 
 class RescheduleRequest(BaseModel):
@@ -80,12 +77,16 @@ def _lifecycle(c: ApiServices) -> LifecycleServices:
 @router.post(
     "/bookings/{booking_id}/reschedule",
     response_model=BookingView,
-    responses={
-        **_ERRORS,
-        409: {"description": "The new time is not free, or the booking is not booked"},
-        422: {"description": "Past the cut-off or the maximum number of reschedules"},
-        503: {"description": "Cal.com is unavailable; retrying is safe"},
-    },
+    responses=responses(
+        404,
+        409,
+        422,
+        503,
+        s404="No such booking (or not yours)",
+        s409="The new time is not free, or the booking is not booked",
+        s422="Past the cut-off or the maximum number of reschedules",
+        s503="Cal.com is unavailable; retrying is safe",
+    ),
 )
 def reschedule_booking(
     booking_id: UUID,
@@ -102,12 +103,16 @@ def reschedule_booking(
 @router.post(
     "/bookings/{booking_id}/no-show",
     response_model=NoShowView,
-    responses={
-        **_ERRORS,
-        403: {"description": "This party may not be reported by you"},
-        409: {"description": "Another no-show was recorded, or the booking is not booked"},
-        422: {"description": "Before the session's start, or past the claim window"},
-    },
+    responses=responses(
+        403,
+        404,
+        409,
+        422,
+        s403="This party may not be reported by you",
+        s404="No such booking (or not yours)",
+        s409="Another no-show was recorded, or the booking is not booked",
+        s422="Before the session's start, or past the claim window",
+    ),
 )
 def report_no_show(
     booking_id: UUID,
@@ -128,11 +133,14 @@ def report_no_show(
 @router.post(
     "/bookings/{booking_id}/no-show/decision",
     response_model=NoShowView,
-    responses={
-        **_ERRORS,
-        403: {"description": "Only an admin decides"},
-        409: {"description": "There is no open claim, or another decision was recorded"},
-    },
+    responses=responses(
+        403,
+        404,
+        409,
+        s403="Only an admin decides",
+        s404="No such booking",
+        s409="There is no open claim, or another decision was recorded",
+    ),
 )
 def decide_no_show(
     booking_id: UUID,
@@ -149,7 +157,7 @@ def decide_no_show(
 @router.get(
     "/admin/no-show-claims",
     response_model=list[NoShowClaimView],
-    responses={401: _ERRORS[401], 403: {"description": "Only an admin"}},
+    responses=responses(403, s403="Only an admin"),
 )
 def list_open_no_show_claims(
     _admin: Annotated[Principal, Depends(require_roles("admin"))],

@@ -8,21 +8,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 from projections.earnings import mentor_bookings, mentor_earnings
 
 router = APIRouter(prefix="/api/mentors/me")
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or an invalid Bearer token"},
-    403: {"description": "Not a mentor"},
-}
+_ERRORS = responses(403, s403="Not a mentor")
 
 
 class CurrencyEarningsView(BaseModel):

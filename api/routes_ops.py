@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import Principal, require_roles
 from api.dependencies import ApiServices, services
+from api.openapi_docs import responses
 from api.problems import Problem
 from api.schemas import LongText, single_line
 from processes.services.attention import AttentionItem, AttentionService
@@ -40,20 +41,28 @@ def _by(principal: Principal) -> str:
     return single_line(f"{principal.role}:{principal.sub}")
 
 
-@router.get("/attention")
+@router.get("/attention", responses=responses(403, s403="Only an admin"))
 def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
     """Everything that needs a person, oldest first within each kind."""
     return {"items": [_view(item) for item in _service(c).open_items()]}
 
 
-@router.get("/attention/{item_id}")
+@router.get(
+    "/attention/{item_id}",
+    responses=responses(403, 404, s403="Only an admin", s404="No such open item"),
+)
 def show_attention(
     _: Admin, c: Annotated[ApiServices, Depends(services)], item_id: ItemId
 ) -> dict[str, Any]:
     return _view(_service(c).get(item_id))
 
 
-@router.post("/attention/{item_id}/retry")
+@router.post(
+    "/attention/{item_id}/retry",
+    responses=responses(
+        403, 404, 409, s403="Only an admin", s404="No such open item", s409="Cannot be retried"
+    ),
+)
 def retry_attention(
     principal: Admin,
     c: Annotated[ApiServices, Depends(services)],
@@ -64,7 +73,17 @@ def retry_attention(
     return _view(_service(c).retry(item_id, by=_by(principal), reason=body.reason))
 
 
-@router.post("/attention/{item_id}/resolve")
+@router.post(
+    "/attention/{item_id}/resolve",
+    responses=responses(
+        403,
+        404,
+        409,
+        s403="Only an admin",
+        s404="No such open item",
+        s409="Cannot be resolved (a halted read model is retried or replayed)",
+    ),
+)
 def resolve_attention(
     principal: Admin,
     c: Annotated[ApiServices, Depends(services)],

@@ -54,7 +54,8 @@ class Booking(BaseAggregate[UUID]):
     def __init__(self) -> None:
         # Filled in by Requested.apply; declared here so every attribute has a type.
         self.status = BookingStatus.AWAITING_PAYMENT
-        self.request: BookingRequest
+        self.request: BookingRequest  # as it stands now (a reschedule moves start and end)
+        self.requested: BookingRequest  # as first requested: what a repeated request must match
         self.payment_id: UUID | None = None
         self.payment_intent_id: str | None = None
         self.calcom_booking_uid: str | None = None
@@ -113,6 +114,7 @@ class Booking(BaseAggregate[UUID]):
         def apply(self, booking: Booking) -> None:
             facts = {name: getattr(self, name) for name in _REQUEST_FIELDS}
             booking.request = BookingRequest(**facts)
+            booking.requested = booking.request
             booking.status = self.leads_to
 
     class PaymentConfirmed(Event):
@@ -253,7 +255,8 @@ class Booking(BaseAggregate[UUID]):
         return cls._create(cls.Requested, id=booking_id, **facts)
 
     def check_same_request(self, request: BookingRequest) -> None:
-        if request != self.request:
+        # Against the first request: a booking moved since is still the one that was asked for.
+        if request != self.requested:
             raise ConflictingRecord(f"booking {self.id} was already requested with other data")
 
     def disposition_for(self, amount: Money, discount: int = 0) -> Disposition:

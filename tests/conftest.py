@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,9 +26,13 @@ if TYPE_CHECKING:
 # A test whose fixtures include any of these (directly or through another fixture) needs a store or
 # a server: it is marked ``integration``. A new fixture built on one of them is covered; one that
 # reaches outside the process otherwise belongs in this set (or its tests get the mark by hand).
+TESTS = Path(__file__).parent
 INTEGRATION_FIXTURES = frozenset(
     {"postgres_server_url", "sqlite_url", "database_url", "sandbox", "stack"}
 )
+
+# Folders whose every test runs the product (servers, browsers, processes): integration as a whole.
+INTEGRATION_FOLDERS = frozenset({"flow", "browser", "contract", "footprint"})
 
 POSTGRES_SERVER_URL = os.environ.get(
     "MENTORPAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -38,7 +43,12 @@ POSTGRES_SERVER_URL = os.environ.get(
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if INTEGRATION_FIXTURES.intersection(fixtures) or item.get_closest_marker("postgres"):
+        in_folder = INTEGRATION_FOLDERS.intersection(item.path.relative_to(TESTS).parts[:1])
+        if (
+            in_folder
+            or INTEGRATION_FIXTURES.intersection(fixtures)
+            or item.get_closest_marker("postgres")
+        ):
             item.add_marker(pytest.mark.integration)
 
 

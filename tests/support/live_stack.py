@@ -14,11 +14,10 @@ from api.app import create_app
 from mentorpay.auth_tokens import issue_token
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.servers import BackgroundServer
-from processes.managers.fulfilment import FulfilmentRetry
 from projections.catalog_file import read_catalog_file
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
-from tests.support.stack import DEMO_CATALOG, JWT_SECRET, WEBHOOK_SECRET, settings_for
+from tests.support.stack import DEMO_CATALOG, FLOW_WORK, JWT_SECRET, WEBHOOK_SECRET, settings_for
 
 CRON_SECRET = "live-stack-cron-secret"
 
@@ -49,7 +48,7 @@ def live_stack(
             settings_for(database_url, sandbox_server.url, cron_secret=CRON_SECRET, **settings),
             poll_interval=0.2,
             confirm_wait_seconds=confirm_wait_seconds,
-            fulfilment_retry=FulfilmentRetry(attempts=3, initial_delay=0.05, max_delay=0.2),
+            work=FLOW_WORK,
         )
         try:
             container.catalog.load(read_catalog_file(DEMO_CATALOG))
