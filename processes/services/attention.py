@@ -11,6 +11,10 @@ Items, each with a stable id:
   could not receive it). Retry pays it out now (once the mentor's account is fixed).
 - ``refund:<booking id>``: a failed booking whose payment was not refunded. Retry runs the
   refund work for that booking again.
+- ``no-show:<booking id>``: an attendee says the mentor did not show; the payout is held until
+  an admin decides (``POST /api/bookings/{id}/no-show/decision``: refund in full, reversing a
+  transfer already made, or release the payout). The decision is recorded in the ledger
+  (``Booking.NoShowDecided``) and closes the item; retry and resolve point there instead.
 
 Every retry and resolution is first recorded in the ledger (``Attention`` events: who, when,
 why), then acted on; a resolved derived item (payout, refund) is no longer listed.
@@ -29,17 +33,18 @@ from ledger import Attention, Booking, Ledger
 from processes.services.errors import NotFound, ServiceError
 from processes.services.payouts import PayoutService
 from projections import attention as queries
-from projections import halts, work_queue
+from projections import halts, no_shows, work_queue
 from projections.store import ReadModelStore, StoreError, Transaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-PARKED_WORK, HALTED, PAYOUT_FAILED, REFUND_MISSING = (
+PARKED_WORK, HALTED, PAYOUT_FAILED, REFUND_MISSING, NO_SHOW_CLAIM = (
     "parked-work",
     "halted-read-model",
     "payout-failed",
     "refund-missing",
+    "no-show-claim",
 )
 
 
@@ -93,6 +98,7 @@ class AttentionService:
         items += [_work_item(w) for w in self._read(work_queue.parked)]
         items += [_payout_item(p) for p in self._read(queries.failed_payouts)]
         items += [_refund_item(r) for r in self._read(queries.missing_refunds)]
+        items += [_claim_item(c) for c in self._read(no_shows.open_claims)]
         return [self._with_actions(item) for item in items if not self._resolved(item)]
 
     def _read(self, query: Callable[[Transaction], list[T]]) -> list[T]:
@@ -113,6 +119,7 @@ class AttentionService:
 
     def retry(self, key: str, *, by: str, reason: str) -> AttentionItem:
         item = self.get(key)
+        _refuse_claims(item)
         record = self._ledger.record_attention_retry(
             key=item.id, kind=item.kind, subject=item.subject, by=by, reason=reason
         )
@@ -134,6 +141,7 @@ class AttentionService:
 
     def resolve(self, key: str, *, by: str, reason: str) -> AttentionItem:
         item = self.get(key)
+        _refuse_claims(item)
         if item.kind == HALTED:
             raise NotAllowed(
                 "a halted read model is retried after a fix (or replayed), never skipped"
@@ -160,8 +168,9 @@ class AttentionService:
                 raise NotAllowed(f"no finished refund work for booking {item.booking_id}")
 
     def _resolved(self, item: AttentionItem) -> bool:
-        # Parked work and halts carry their own state; derived items are closed in the ledger.
-        if item.kind in (PARKED_WORK, HALTED):
+        # Parked work, halts and claims carry their own state; derived items are closed in the
+        # ledger.
+        if item.kind in (PARKED_WORK, HALTED, NO_SHOW_CLAIM):
             return False
         record = self._ledger.get_attention(item.id)
         return record is not None and record.resolved
@@ -225,3 +234,23 @@ def _refund_item(r: queries.MissingRefund) -> AttentionItem:
         booking_id=r.booking_id,
         payment_id=r.payment_id,
     )
+
+
+def _claim_item(claim: dict[str, Any]) -> AttentionItem:
+    return AttentionItem(
+        id=f"no-show:{claim['booking_id']}",
+        kind=NO_SHOW_CLAIM,
+        subject=claim["booking_id"],
+        detail=f"the attendee says the mentor did not show: {claim['reason']}",
+        since=claim["reported_at"],
+        booking_id=claim["booking_id"],
+    )
+
+
+def _refuse_claims(item: AttentionItem) -> None:
+    """A no-show claim is decided, not retried or resolved: the decision says which way."""
+    if item.kind == NO_SHOW_CLAIM:
+        raise NotAllowed(
+            f"decide it: POST /api/bookings/{item.booking_id}/no-show/decision"
+            " with {decision: refund|release, reason}"
+        )

@@ -60,6 +60,13 @@ def _open_claims(stack: Stack) -> list[dict]:
     return response.json()
 
 
+def _attention(stack: Stack) -> list[dict]:
+    with stack.client("admin-1", "admin") as client:
+        response = client.get("/api/ops/attention")
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
 def test_an_attendee_no_show_pays_the_mentor_as_a_held_session(stack: Stack) -> None:
     booking_id, payment = book(stack)
     start, end = _times(stack, booking_id)
@@ -102,6 +109,14 @@ def test_a_claim_holds_the_payout_until_an_admin_releases_it(stack: Stack) -> No
     (open_claim,) = _open_claims(stack)
     assert (open_claim["bookingId"], open_claim["party"]) == (booking_id, "mentor")
     assert open_claim["reportedBy"] == "user"
+    # Operations see it in the attention queue, which points at the decision.
+    item_id = f"no-show:{booking_id}"
+    assert [item["kind"] for item in _attention(stack) if item["id"] == item_id] == [
+        "no-show-claim"
+    ]
+    with stack.client("admin-1", "admin") as client:
+        refused = client.post(f"/api/ops/attention/{item_id}/resolve", json={"reason": "x"})
+    assert_problem(refused, 409)
     assert_problem(_decide(stack, booking_id, "release", role="mentor"), 403)
 
     released = _decide(stack, booking_id, "release")
@@ -111,6 +126,7 @@ def test_a_claim_holds_the_payout_until_an_admin_releases_it(stack: Stack) -> No
     assert _decide(stack, booking_id, "release").status_code == 200  # the same again: no-op
     assert_problem(_decide(stack, booking_id, "refund"), 409)  # decided already
     assert _open_claims(stack) == []
+    assert item_id not in [item["id"] for item in _attention(stack)]
     assert payouts_at(stack, due_time, WINDOW).run() == PayoutRunResult(1, 1, 0)
     workers_caught_up(stack)
     assert stripe_refunds(stack, payment) == []
