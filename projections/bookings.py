@@ -181,14 +181,3 @@ def open_checkout_expiries(tx: Transaction, user_id: str, now: datetime) -> list
         (user_id, BookingStatus.AWAITING_PAYMENT),
     ).fetchall()
     return [row["expires_at"] for row in rows if row["expires_at"] > now]
-
-
-def upcoming_bookings_of_mentor(
-    tx: Transaction, mentor_id: str, now: datetime, limit: int
-) -> list[dict[str, Any]]:
-    """A mentor's sessions that have not ended yet, soonest first (``bookings_mentor_idx``)."""
-    return tx.execute(
-        "SELECT * FROM bookings WHERE mentor_id = %s AND end_time > %s "
-        "ORDER BY start_time LIMIT %s",
-        (mentor_id, now, limit),
-    ).fetchall()

@@ -168,11 +168,14 @@ def test_cancel_from_my_bookings(page: Any, tmp_path: Path) -> None:
     assert page.get_by_role("button", name="Cancel this session").count() == before - 1
 
 
-def test_the_mentor_sees_upcoming_sessions(page: Any, tmp_path: Path) -> None:
+def test_the_mentor_sees_upcoming_sessions_and_earnings(page: Any, tmp_path: Path) -> None:
     steps = Steps(page, tmp_path)
     page.goto("/mentor")
     page.get_by_role("heading", name="Your upcoming sessions").wait_for()
     page.get_by_text("30-minute mentoring with Alan Turing").first.wait_for()
+    page.get_by_role("heading", name="Your earnings").wait_for()
+    # The sessions booked earlier in this module are owed, not payable yet (hold, session).
+    page.get_by_text("held until the session and its hold are over").first.wait_for()
     steps.shot("mentor")
 
 
