@@ -21,7 +21,10 @@ from tests.support.pipeline import arm_calcom_fault, drained, stripe_refunds_of
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.parametrize("stack_settings", [{"payout_hold_hours": 0}])
+# Payouts due as soon as paid: no hold, and not after the session either.
+pytestmark = pytest.mark.parametrize(
+    "stack_settings", [{"payout_hold_hours": 0, "payout_after_session_hours": None}]
+)
 SLOT_TAKEN = "User either already has booking at this time or is not available"
 
 
@@ -34,6 +37,7 @@ def _cli(stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch, *args
         stripe_api_base=stack.sandbox_url,
         calcom_api_base=stack.sandbox_url,
         payout_hold_hours="0",
+        payout_after_session_hours="",
     )
 
 
