@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -19,11 +19,11 @@ from api.schemas import (
     CheckoutSessionResponse,
     ConfirmRequest,
     ConfirmResponse,
-    PaymentView,
     SlotView,
     TimeZoneName,
 )
-from ledger import Booking, BookingNotFound, Payment, PaymentNotFound
+from api.views import booking_view, payment_view, row_view
+from ledger import BookingNotFound, PaymentNotFound
 from processes.services.access import party_to
 from processes.services.checkout import CheckoutRequest
 from projections.bookings import bookings_of_mentor, bookings_of_user, recent_bookings
@@ -179,10 +179,10 @@ def get_booking(
     payment_id = c.ledger.payment_id_for_booking(booking.id)
     if payment_id is not None:
         try:
-            payment = _payment_view(c.ledger.get_payment(payment_id))
+            payment = payment_view(c.ledger.get_payment(payment_id))
         except PaymentNotFound:
             payment = None
-    return _booking_view(booking, payment)
+    return booking_view(booking, payment)
 
 
 @router.get("/bookings", response_model=list[BookingView], responses=responses(422))
@@ -204,61 +204,4 @@ def list_my_bookings(
             rows = recent_bookings(tx, limit)
         else:
             rows = []
-    return [_row_view(row) for row in rows]
-
-
-def _row_view(row: dict[str, Any]) -> BookingView:
-    """A booking as the read model has it (the list's one query, no per-booking ledger read)."""
-    return BookingView(
-        id=row["id"],
-        status=row["status"],
-        userId=row["user_id"],
-        mentorId=row["mentor_id"],
-        eventTypeId=row["event_type_id"],
-        start=row["start_time"],
-        end=row["end_time"],
-        attendeeName=row["attendee_name"],
-        attendeeEmail=row["attendee_email"],
-        attendeeTimeZone=row["attendee_time_zone"],
-        amount=row["amount"],
-        currency=row["currency"],
-        checkoutSessionId=row["checkout_session_id"],
-        calcomBookingUid=row["calcom_booking_uid"],
-        failureReason=row["failure_reason"],
-        createdAt=row["created_at"],
-    )
-
-
-def _payment_view(payment: Payment) -> PaymentView:
-    return PaymentView(
-        id=str(payment.id),
-        paymentIntentId=payment.payment_intent_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=str(payment.status),
-        amountRefunded=payment.refunded_amount,
-        paidAt=payment.paid_at,
-    )
-
-
-def _booking_view(booking: Booking, payment: PaymentView | None) -> BookingView:
-    request = booking.request
-    return BookingView(
-        id=str(booking.id),
-        status=str(booking.status),
-        userId=request.user_id,
-        mentorId=request.mentor_id,
-        eventTypeId=request.event_type_id,
-        start=request.start,
-        end=request.end,
-        attendeeName=request.attendee_name,
-        attendeeEmail=request.attendee_email,
-        attendeeTimeZone=request.attendee_time_zone,
-        amount=request.price_amount,
-        currency=request.currency,
-        checkoutSessionId=request.checkout_session_id,
-        calcomBookingUid=booking.calcom_booking_uid,
-        failureReason=booking.failure_reason,
-        createdAt=booking.created_on,
-        payment=payment,
-    )
+    return [row_view(row) for row in rows]

@@ -23,6 +23,7 @@ from api.dependencies import ApiServices, LifecycleServices, services
 from api.openapi_docs import responses
 from api.problems import Problem
 from api.schemas import BookingView
+from api.views import booking_view
 from ledger import Booking
 from projections.no_shows import open_claims
 
@@ -189,26 +190,4 @@ def _no_show_view(booking: Booking) -> NoShowView:
         reportedBy=booking.no_show_by,
         outcome=booking.no_show_outcome,
         booking=booking_view(booking),
-    )
-
-
-def booking_view(booking: Booking) -> BookingView:
-    request = booking.request
-    return BookingView(
-        id=str(booking.id),
-        status=str(booking.status),
-        userId=request.user_id,
-        mentorId=request.mentor_id,
-        eventTypeId=request.event_type_id,
-        start=request.start,
-        end=request.end,
-        attendeeName=request.attendee_name,
-        attendeeEmail=request.attendee_email,
-        attendeeTimeZone=request.attendee_time_zone,
-        amount=request.price_amount,
-        currency=request.currency,
-        checkoutSessionId=request.checkout_session_id,
-        calcomBookingUid=booking.calcom_booking_uid,
-        failureReason=booking.failure_reason,
-        createdAt=booking.created_on,
     )

@@ -100,28 +100,20 @@ class Ledger(Application[UUID]):
     ) -> Booking:
         """Record a new booking awaiting payment (same id and data again: no-op)."""
         booking_id = v.require_uuid(booking_id, "booking_id")
-        start = v.require_utc(start, "start")
-        end = v.require_utc(end, "end")
-        if end <= start:
-            raise LedgerValidationError("end must be after start")
-        price = v.require_money(price, "price")
-        platform_fee = v.require_money(platform_fee, "platform_fee", allow_zero=True)
-        if platform_fee.currency != price.currency:
-            raise CurrencyMismatch("platform_fee must be in the price's currency")
-        if platform_fee.amount > price.amount:
-            raise LedgerValidationError("platform_fee must not exceed the price")
-        request = BookingRequest(
-            user_id=v.require_text(user_id, "user_id", max_length=_ID_LENGTH),
-            mentor_id=v.require_text(mentor_id, "mentor_id", max_length=_ID_LENGTH),
-            event_type_id=v.require_int(event_type_id, "event_type_id", minimum=1),
+        session = _session_facts(
+            user_id=user_id,
+            mentor_id=mentor_id,
+            event_type_id=event_type_id,
             start=start,
             end=end,
-            attendee_name=v.require_text(attendee_name, "attendee_name", max_length=_ID_LENGTH),
-            attendee_email=v.require_email(attendee_email, "attendee_email"),
-            attendee_time_zone=v.require_time_zone(attendee_time_zone, "attendee_time_zone"),
-            price_amount=price.amount,
-            currency=price.currency,
-            platform_fee_amount=platform_fee.amount,
+            attendee_name=attendee_name,
+            attendee_email=attendee_email,
+            attendee_time_zone=attendee_time_zone,
+            price=price,
+            platform_fee=platform_fee,
+        )
+        request = BookingRequest(
+            **session,
             checkout_session_id=v.require_text(
                 checkout_session_id, "checkout_session_id", max_length=_ID_LENGTH
             ),
@@ -162,28 +154,20 @@ class Ledger(Application[UUID]):
         """Record what a checkout will do before it does anything. The same request again
         returns the intent first recorded, with the price and expiry it fixed."""
         booking_id = v.require_uuid(booking_id, "booking_id")
-        start = v.require_utc(start, "start")
-        end = v.require_utc(end, "end")
-        if end <= start:
-            raise LedgerValidationError("end must be after start")
-        price = v.require_money(price, "price")
-        platform_fee = v.require_money(platform_fee, "platform_fee", allow_zero=True)
-        if platform_fee.currency != price.currency:
-            raise CurrencyMismatch("platform_fee must be in the price's currency")
-        if platform_fee.amount > price.amount:
-            raise LedgerValidationError("platform_fee must not exceed the price")
-        facts = CheckoutFacts(
-            user_id=v.require_text(user_id, "user_id", max_length=_ID_LENGTH),
-            mentor_id=v.require_text(mentor_id, "mentor_id", max_length=_ID_LENGTH),
-            event_type_id=v.require_int(event_type_id, "event_type_id", minimum=1),
+        session = _session_facts(
+            user_id=user_id,
+            mentor_id=mentor_id,
+            event_type_id=event_type_id,
             start=start,
             end=end,
-            attendee_name=v.require_text(attendee_name, "attendee_name", max_length=_ID_LENGTH),
-            attendee_email=v.require_email(attendee_email, "attendee_email"),
-            attendee_time_zone=v.require_time_zone(attendee_time_zone, "attendee_time_zone"),
-            price_amount=price.amount,
-            currency=price.currency,
-            platform_fee_amount=platform_fee.amount,
+            attendee_name=attendee_name,
+            attendee_email=attendee_email,
+            attendee_time_zone=attendee_time_zone,
+            price=price,
+            platform_fee=platform_fee,
+        )
+        facts = CheckoutFacts(
+            **session,
             product_name=v.require_text(product_name, "product_name"),
             return_url=v.require_text(return_url, "return_url"),
         )
@@ -570,3 +554,43 @@ class Ledger(Application[UUID]):
     def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         aggregate = self._load_any(aggregate_id)
         return aggregate if isinstance(aggregate, kind) else None
+
+
+def _session_facts(
+    *,
+    user_id: str,
+    mentor_id: str,
+    event_type_id: int,
+    start: datetime,
+    end: datetime,
+    attendee_name: str,
+    attendee_email: str,
+    attendee_time_zone: str,
+    price: Money,
+    platform_fee: Money,
+) -> dict[str, Any]:
+    """The validated facts a checkout intent and a booking request share: who, when, for how
+    much (typed errors; nothing is recorded when one is refused)."""
+    start = v.require_utc(start, "start")
+    end = v.require_utc(end, "end")
+    if end <= start:
+        raise LedgerValidationError("end must be after start")
+    price = v.require_money(price, "price")
+    platform_fee = v.require_money(platform_fee, "platform_fee", allow_zero=True)
+    if platform_fee.currency != price.currency:
+        raise CurrencyMismatch("platform_fee must be in the price's currency")
+    if platform_fee.amount > price.amount:
+        raise LedgerValidationError("platform_fee must not exceed the price")
+    return {
+        "user_id": v.require_text(user_id, "user_id", max_length=_ID_LENGTH),
+        "mentor_id": v.require_text(mentor_id, "mentor_id", max_length=_ID_LENGTH),
+        "event_type_id": v.require_int(event_type_id, "event_type_id", minimum=1),
+        "start": start,
+        "end": end,
+        "attendee_name": v.require_text(attendee_name, "attendee_name", max_length=_ID_LENGTH),
+        "attendee_email": v.require_email(attendee_email, "attendee_email"),
+        "attendee_time_zone": v.require_time_zone(attendee_time_zone, "attendee_time_zone"),
+        "price_amount": price.amount,
+        "currency": price.currency,
+        "platform_fee_amount": platform_fee.amount,
+    }
