@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ledger import Booking, Ledger, Payment, PaymentStatus
 from ledger.events import DomainEvent
-from processes.gateways.stripe_gateway import StripeGateway, StripeRequestRefused
+from processes.gateways.stripe_gateway import StripeGateway
 from processes.managers.refunds import refund_in_full, reverse_payout
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ class NoShowRefunds:
         if payment.disputed:
             log.error("payment %s is disputed; the no-show refund is left to finance", payment.id)
             return
-        try:
-            reverse_payout(self._ledger, self._stripe, payment)
-            refund_in_full(self._ledger, self._stripe, payment.id, reason="no-show: mentor")
-        except StripeRequestRefused as refused:
-            log.error("Stripe refused the no-show refund of payment %s: %s", payment.id, refused)
+        # A refusal for good (``StripeRequestRefused``) propagates: the work is parked and the
+        # attention queue shows it, as for every refund.
+        reverse_payout(self._ledger, self._stripe, payment)
+        refund_in_full(self._ledger, self._stripe, payment.id, reason="no-show: mentor")
