@@ -36,6 +36,7 @@ from projections.bookings import BookingsProjection, open_checkout_expiries
 from projections.catalog import Catalog
 from projections.catalog_policies import CatalogPolicies
 from projections.dispatch import WorkDispatcher
+from projections.event_log import head_position
 from projections.follower import Follower, Process, Projection, RetryPolicy
 from projections.journal import JournalProjection
 from projections.no_shows import NoShowsProjection
@@ -188,7 +189,7 @@ def build_container(
 
     def open_checkouts(user_id: str, now: datetime) -> list[datetime]:
         # Read your own writes: a checkout just opened counts at once.
-        projections["bookings"].wait_for(ledger.recorder.max_notification_id() or 0, timeout=5.0)
+        projections["bookings"].wait_for(head_position(ledger), timeout=5.0)
         with store.transaction(readonly=True) as tx:
             return open_checkout_expiries(tx, user_id, now)
 

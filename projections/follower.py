@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
+from ledger.events import DomainEvent
 from projections import halts, tracking, work_queue
+from projections.event_log import head_position
 from projections.failures import Failure, classify, describe
 from projections.leadership import Leadership, leadership_for
 from projections.listener import NotificationListener
@@ -39,7 +40,6 @@ from projections.store import ReadModelStore, Transaction
 
 logger = logging.getLogger(__name__)
 
-DomainEvent = DomainEventProtocol[Any]
 # ``progress(done, total)`` in notification ids: done = position reached, total = the max id.
 ProgressCallback = Callable[[int, int], None]
 
@@ -361,7 +361,7 @@ class Follower:
                 raise ReadModelHalted(halt)
 
     def _max_notification_id(self) -> int:
-        return self._app.recorder.max_notification_id() or 0
+        return head_position(self._app)
 
     def _start_listener(self) -> None:
         channel = getattr(self._app.recorder, "channel_name", None)

@@ -27,9 +27,10 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from ledger.events import DomainEvent
 from projections import work_queue
 from projections.failures import Failure, classify, describe
-from projections.follower import DomainEvent, Follower, Process, RetryPolicy
+from projections.follower import Follower, Process, RetryPolicy
 from projections.listener import NotificationListener
 from projections.store import ReadModelStore
 from projections.work_queue import Claim
