@@ -23,6 +23,7 @@ from projections.catalog_file import parse_catalog
 from projections.follower import Follower
 from projections.payments import PaymentsProjection
 from projections.store import ReadModelStore
+from tests.support.sandbox_controls import arm_fault, control
 from tests.support.sandbox_server import RunningSandbox
 from tests.support.stripe_sandbox import DEMO_ACCOUNT, GOOD_CARD, HTTP, RETURN_URL
 
@@ -185,3 +186,44 @@ def test_a_run_keeps_to_the_configured_request_rate_toward_stripe(payouts: Payou
     # run one more (the mentor's account): 2N + 1 requests, spaced 1/rate apart over 4 threads.
     requests = 2 * count + 1
     assert elapsed >= (requests - 1) / rate, elapsed
+
+
+def test_rate_limited_and_lost_transfers_on_many_threads_are_paid_out_once_by_the_next_run(
+    payouts: Payouts,
+) -> None:
+    due = payouts.due_payments(12)
+    # Stripe answers three transfers with 429 (rate limited: made nothing), then makes three
+    # whose answers are lost on the way back (made, unrecorded).
+    arm_fault(
+        payouts.sandbox.url,
+        service="stripe",
+        method="POST",
+        path="/v1/transfers",
+        status=429,
+        times=3,
+        message="Too many requests",
+    )
+    control(
+        payouts.sandbox.url,
+        "POST",
+        "/faults",
+        {
+            "service": "stripe",
+            "method": "POST",
+            "path": "/v1/transfers",
+            "status": 0,
+            "times": 3,
+            "afterProcessing": True,
+        },
+    )
+    service = payouts.service(concurrency=4, max_requests_per_second=None)
+
+    first = service.run()
+    assert first.failed >= 3 and first.paid_out + first.failed == len(due), first
+    # Transient: the next run pays the rest, finding the transfers Stripe did make.
+    second = service.run()
+    assert second.failed == 0 and first.paid_out + second.paid_out == len(due), second
+
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
