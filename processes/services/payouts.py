@@ -13,8 +13,9 @@ first, so a run sees every event written before it started.
 
 A run pays out on a few threads (``concurrency``), each payment on exactly one of them, and
 paces every request it makes to Stripe (``max_requests_per_second``) to stay well under Stripe's
-rate limit, which counts an account's requests from every process; a 429 is retried by the SDK
-and, failing that, recorded as a retryable failure like any other transient error.
+rate limit, which counts an account's requests from every process (the SDK's own retries of a
+dropped connection or a 5xx are not paced). A 429 is transient: the payout is recorded as a
+retryable failure and the next run pays it out, after the look-up by transfer group.
 """
 
 from __future__ import annotations
