@@ -1,4 +1,5 @@
-"""How long one payout run takes with 1,000 payments due among many already paid out.
+"""How long one payout run takes with 1,000 payments due among many already paid out, and how
+fast a run pays out at each concurrency.
 
 For each background size (default 10,000 and 1,000,000 paid-out payments), on a scratch
 PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TEST_POSTGRES_URL``:
@@ -11,11 +12,18 @@ PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TES
 3. measured: the eligibility query alone (median of 5, with its EXPLAIN ANALYZE), then ONE
    ``PayoutService.run()`` (its clock 72 h ahead) — read-model catch-up, the query, and per
    payment: ``PayoutEligible``, transfer look-up, transfer, ``PaidOut`` against the sandbox
-   Stripe on loopback — then the query again once those are paid out too.
+   Stripe on loopback — then the query again once those are paid out too;
+4. steps 2-3 once more for each further ``--concurrency`` (a fresh batch of due payments each
+   time), so the runs compare threads per run (1 against the product's default) on equal work.
+
+The sandbox runs in a process of its own (its CPU is not the payout run's). ``--rate`` is the
+request pace toward Stripe; unpaced by default, so the figure is what the machine can do (at
+the product's 20 requests/s a payout's two requests make a ceiling of 10 payouts/s).
 
 Usage: ``.venv/bin/python -m bench.payout_scan [--background 10000,1000000] [--due 1000]
-[--after-session-hours 24|none]`` (with the default, the query is the one that also filters
-on the session's end, as the product runs it).
+[--concurrency 1,4] [--rate none|N] [--after-session-hours 24|none]`` (with the default, the
+query is the one that also filters on the session's end, as the product runs it), e.g.
+``--background 10000 --due 10000`` for 10,000 payouts a run.
 """
 
 from __future__ import annotations
@@ -32,10 +40,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 
+from bench.booking_flow import sandbox_process
 from bench.scratch import scratch_database
 from ledger import Ledger, Money
 from mentorpay.persistence import eventsourcing_env
-from mentorpay.servers import BackgroundServer
+from mentorpay.settings import Settings
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.services.payouts import PayoutService
 from projections.catalog import Catalog
@@ -48,7 +57,6 @@ from projections.payments import (
     payout_candidates,
 )
 from projections.store import ReadModelStore
-from sandbox.app import create_app as create_sandbox_app
 
 HOLD = timedelta(hours=72)
 PRICE = Money(7500, "usd")
@@ -187,15 +195,37 @@ def explain(store: ReadModelStore, paid_before: datetime, ended_before: datetime
     return "\n".join("    " + row["QUERY PLAN"] for row in plan)
 
 
-def measure(background: int, due: int, after_session: timedelta | None) -> None:
+def make_due_payments(
+    ledger: Ledger, stripe: StripeGateway, sandbox_url: str, first: int, count: int
+) -> None:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda n: make_due_payment(ledger, stripe, sandbox_url, n),
+                range(first, first + count),
+            )
+        )
+    print(
+        f"setup: {count:,} paid and booked through sandbox + ledger: "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+
+
+def measure(
+    background: int,
+    due: int,
+    after_session: timedelta | None,
+    concurrencies: list[int],
+    rate: float | None,
+    sandbox_url: str,
+) -> None:
     print(f"\n== {due:,} due among {background:,} paid out ==", flush=True)
-    with (
-        scratch_database("payouts") as database_url,
-        BackgroundServer(create_sandbox_app()) as sandbox,
-    ):
+    with scratch_database("payouts") as database_url:
         ledger = Ledger(eventsourcing_env(database_url))
         store = ReadModelStore(database_url)
-        stripe = StripeGateway("sk_test_bench", sandbox.url)
+        stripe = StripeGateway("sk_test_bench", sandbox_url)
         try:
             catalog = Catalog(store)
             catalog.create_tables()
@@ -205,48 +235,50 @@ def measure(background: int, due: int, after_session: timedelta | None) -> None:
 
             seconds = copy_background(database_url, background)
             print(f"setup: COPY of {background:,} paid-out rows + ANALYZE: {seconds:.1f} s")
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(
-                    pool.map(lambda n: make_due_payment(ledger, stripe, sandbox.url, n), range(due))
-                )
-            follower.run_until_caught_up()
-            with store.transaction() as tx:
-                tx.execute("ANALYZE payments")
-            print(
-                f"setup: {due:,} paid and booked through sandbox + ledger: "
-                f"{time.perf_counter() - started:.1f} s"
-            )
 
             now = datetime.now(UTC) + HOLD + timedelta(minutes=5)
             ended_before = None
             if after_session is not None:
                 # Every session (from 2031-01-01, an hour apart) has ended that long ago.
-                last_end = SESSIONS_FROM + timedelta(hours=due, minutes=30)
+                last_end = SESSIONS_FROM + timedelta(hours=due * len(concurrencies), minutes=30)
                 now = max(now, last_end + after_session)
                 ended_before = now - after_session
-            rows, ms = time_query(store, now - HOLD, ended_before)
-            print(f"eligibility query: {rows:,} rows in {ms:.1f} ms (median of 5)")
-            print("EXPLAIN ANALYZE:\n" + explain(store, now - HOLD, ended_before))
-
-            service = PayoutService(
-                ledger,
-                store,
-                catalog,
-                stripe,
-                hold=HOLD,
-                clock=lambda: now,
-                read_model=follower,
-                after_session=after_session,
-            )
-            started = time.perf_counter()
-            result = service.run()
-            seconds = time.perf_counter() - started
-            print(
-                f"payout run: {seconds:.2f} s for {result.eligible:,} eligible, "
-                f"{result.paid_out:,} paid out, {result.failed:,} failed "
-                f"({seconds / max(result.paid_out, 1) * 1000:.1f} ms per payout)"
-            )
+            service = None
+            for round_, concurrency in enumerate(concurrencies):
+                make_due_payments(ledger, stripe, sandbox_url, round_ * due, due)
+                follower.run_until_caught_up()
+                with store.transaction() as tx:
+                    tx.execute("ANALYZE payments")
+                if round_ == 0:
+                    rows, ms = time_query(store, now - HOLD, ended_before)
+                    print(f"eligibility query: {rows:,} rows in {ms:.1f} ms (median of 5)")
+                    print("EXPLAIN ANALYZE:\n" + explain(store, now - HOLD, ended_before))
+                service = PayoutService(
+                    ledger,
+                    store,
+                    catalog,
+                    stripe,
+                    hold=HOLD,
+                    clock=lambda: now,
+                    read_model=follower,
+                    after_session=after_session,
+                    concurrency=concurrency,
+                    max_requests_per_second=rate,
+                )
+                load = os.getloadavg()[0]
+                started = time.perf_counter()
+                result = service.run()
+                seconds = time.perf_counter() - started
+                print(
+                    f"payout run, concurrency {concurrency}, rate {rate or 'unpaced'}: "
+                    f"{seconds:.2f} s for {result.eligible:,} eligible, "
+                    f"{result.paid_out:,} paid out, {result.failed:,} failed = "
+                    f"{result.paid_out / seconds:.1f} payouts/s "
+                    f"({seconds / max(result.paid_out, 1) * 1000:.1f} ms per payout; "
+                    f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)",
+                    flush=True,
+                )
+            assert service is not None
             follower.run_until_caught_up()
             rows, ms = time_query(store, now - HOLD, ended_before)
             print(f"eligibility query afterwards: {rows:,} rows in {ms:.1f} ms (median of 5)")
@@ -266,6 +298,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--background", default="10000,1000000", help="paid-out counts")
     parser.add_argument("--due", type=int, default=1000, help="payments due in each run")
+    default_concurrency = Settings().payout_concurrency
+    parser.add_argument(
+        "--concurrency",
+        default=f"1,{default_concurrency}",
+        help="threads per run, comma list: one run (on its own due payments) each",
+    )
+    parser.add_argument("--rate", default="none", help="requests/s toward Stripe; 'none': unpaced")
     parser.add_argument(
         "--after-session-hours",
         default="24",
@@ -274,10 +313,16 @@ def main() -> None:
     args = parser.parse_args()
     hours = args.after_session_hours
     after_session = None if hours.lower() == "none" else timedelta(hours=int(hours))
-    print(f"machine: {os.cpu_count()} cores; PostgreSQL; Stripe = sandbox on loopback")
+    concurrencies = [int(value) for value in args.concurrency.split(",")]
+    rate = None if args.rate.lower() == "none" else float(args.rate)
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; PostgreSQL; "
+        "Stripe = sandbox on loopback in its own process"
+    )
     print(f"payouts after the session: {after_session or 'no (the hold alone)'}")
-    for background in (int(size) for size in args.background.split(",")):
-        measure(background, args.due, after_session)
+    with sandbox_process() as sandbox_url:
+        for background in (int(size) for size in args.background.split(",")):
+            measure(background, args.due, after_session, concurrencies, rate, sandbox_url)
 
 
 if __name__ == "__main__":

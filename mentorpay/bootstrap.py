@@ -233,6 +233,8 @@ def build_container(
         hold=timedelta(hours=settings.payout_hold_hours),
         read_model=projections["payments"],
         after_session=after_session(settings),
+        concurrency=settings.payout_concurrency,
+        max_requests_per_second=settings.payout_max_requests_per_second,
     )
     container = Container(
         settings=settings,

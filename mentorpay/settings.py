@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Checkout takes Stripe promotion codes (coupons are made in Stripe's Dashboard or API).
     allow_promotion_codes: bool = True
     payout_interval_seconds: float = Field(default=3600, gt=0)
+    # A payout run's threads, and its pace toward Stripe (every request it makes: look-up,
+    # account, transfer), well under Stripe's live-mode limit of 100 requests/s per account,
+    # which the API's own calls share.
+    payout_concurrency: int = Field(default=4, ge=1, le=32)
+    payout_max_requests_per_second: float = Field(default=20, gt=0)
     smtp_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     # Where Stripe sends the customer after paying: the frontend's page, with the literal

@@ -10,6 +10,12 @@ Stripe transfer → ``PaidOut``, or ``PayoutFailed``. A payment is never transfe
 
 Which payments are due comes from the ``payments`` read model, caught up to the ledger's head
 first, so a run sees every event written before it started.
+
+A run pays out on a few threads (``concurrency``), each payment on exactly one of them, and
+paces every request it makes to Stripe (``max_requests_per_second``) to stay well under Stripe's
+rate limit, which counts an account's requests from every process (the SDK's own retries of a
+dropped connection or a 5xx are not paced). A 429 is transient: the payout is recorded as a
+retryable failure and the next run pays it out, after the look-up by transfer group.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -83,8 +91,15 @@ class PayoutService:
         read_model: Follower | None = None,
         catch_up_timeout: float = 30.0,
         after_session: timedelta | None = None,
+        concurrency: int = 4,
+        max_requests_per_second: float | None = 20.0,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._ledger = ledger
+        self._concurrency = concurrency
+        # One pacer for the service, so back-to-back runs and retries share its budget too.
+        self._pacer = _RequestPacer(max_requests_per_second)
         # None: the hold alone decides; otherwise the session must also have ended this long ago.
         self._after_session = after_session
         self._store = store
@@ -112,8 +127,7 @@ class PayoutService:
             # No transaction is open from here on: each step below is an HTTP call or a ledger
             # command of its own.
             tally = _Tally()
-            for candidate in candidates:
-                self._process(candidate, now, tally)
+            self._process_all(candidates, now, tally)
         result = tally.result()
         if candidates:
             log.info(
@@ -142,6 +156,19 @@ class PayoutService:
             self._process(candidate, self._clock(), tally, reopen=True)
         return tally.result()
 
+    def _process_all(self, candidates: list[PayoutCandidate], now: datetime, tally: _Tally) -> None:
+        """Each candidate on exactly one thread: the pool hands out every item of the list
+        once. A few threads hide Stripe's and the database's round trips; more would only
+        queue on the request pacer and the ledger's connection pool."""
+        workers = min(self._concurrency, len(candidates))
+        if workers <= 1:
+            for candidate in candidates:
+                self._process(candidate, now, tally)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payout") as pool:
+            # _process never raises; list() waits for them all.
+            list(pool.map(lambda candidate: self._process(candidate, now, tally), candidates))
+
     # -- one payment ------------------------------------------------------------------------
 
     def _process(
@@ -153,7 +180,7 @@ class PayoutService:
             # One payment's surprise (a conflicting record, the ledger unreachable) must not
             # stop the others; it stays due and is tried again next run.
             log.exception("payout of payment %s failed", candidate.payment_id)
-            tally.failures.append(f"{candidate.payment_id}: {type(error).__name__}: {error}")
+            tally.fail(f"{candidate.payment_id}: {type(error).__name__}: {error}")
 
     def _pay_out(
         self, candidate: PayoutCandidate, now: datetime, tally: _Tally, *, reopen: bool = False
@@ -162,20 +189,20 @@ class PayoutService:
             payment = self._make_eligible(candidate, now, reopen=reopen)
         except _NotPayable as reason:
             log.error("payment %s cannot be paid out: %s", candidate.payment_id, reason)
-            tally.failures.append(f"{candidate.payment_id}: {reason}")
+            tally.fail(f"{candidate.payment_id}: {reason}")
             return
         if payment is None:
             return
-        tally.eligible += 1
+        tally.count_eligible()
         try:
-            transfer = self._transfer(payment, tally.accounts, tally.key_suffix)
+            transfer = self._transfer(payment, tally)
         except (_NotPayable, StripeGatewayError) as error:
             self._record_failure(payment, error, tally)
             return
         self._ledger.record_paid_out(
             payment_id=payment.id, transfer_id=transfer.id, amount=transfer.amount
         )
-        tally.paid_out += 1
+        tally.count_paid_out()
         log.info(
             "paid out %s of payment %s to %s (transfer %s)",
             transfer.amount.format(),
@@ -211,9 +238,7 @@ class PayoutService:
         # Anything else (paid, refunded, failed for good...) is not ours to touch.
         return payment if payment.status == PaymentStatus.PAYOUT_ELIGIBLE else None
 
-    def _transfer(
-        self, payment: Payment, accounts: dict[str, str | None], key_suffix: str = ""
-    ) -> TransferInfo:
+    def _transfer(self, payment: Payment, tally: _Tally) -> TransferInfo:
         """The transfer for this payment: an earlier attempt's, or a new one."""
         existing = self._existing_transfer(payment)
         if existing is not None:
@@ -227,11 +252,10 @@ class PayoutService:
             raise _NotPayable(held_back)
         destination = payment.destination_account
         assert destination is not None and payment.transfer_amount is not None
-        if destination not in accounts:
-            accounts[destination] = self._account_refusal(destination)
-        refusal = accounts[destination]
+        refusal = tally.account_refusal(destination, self._account_refusal)
         if refusal is not None:
             raise _NotPayable(refusal)
+        self._pacer.wait()
         return self._stripe.create_transfer(
             amount=Money(payment.transfer_amount, payment.currency),
             destination=destination,
@@ -242,7 +266,7 @@ class PayoutService:
                 "booking_id": str(payment.booking_id),
                 "mentor_id": payment.mentor_id,
             },
-            idempotency_key=transfer_idempotency_key(payment.id) + key_suffix,
+            idempotency_key=transfer_idempotency_key(payment.id) + tally.key_suffix,
         )
 
     def _held_back(self, payment: Payment) -> str | None:
@@ -257,6 +281,7 @@ class PayoutService:
         return None
 
     def _existing_transfer(self, payment: Payment) -> TransferInfo | None:
+        self._pacer.wait()
         for transfer in self._stripe.list_transfers(transfer_group=str(payment.booking_id)):
             # Each payment has its own charge; a duplicate payment of the booking has another.
             if transfer.source_transaction == payment.charge_id:
@@ -265,6 +290,7 @@ class PayoutService:
 
     def _account_refusal(self, account_id: str) -> str | None:
         """Why this connected account cannot receive a transfer now, or None if it can."""
+        self._pacer.wait()
         account = self._stripe.retrieve_account(account_id)
         if not account.transfers_active:
             return f"connected account {account_id} cannot receive transfers"
@@ -282,7 +308,7 @@ class PayoutService:
             "will retry" if retryable else "not retried",
             message,
         )
-        tally.failures.append(f"{payment.id}: {message}")
+        tally.fail(f"{payment.id}: {message}")
 
     # -- run plumbing -----------------------------------------------------------------------
 
@@ -319,9 +345,36 @@ class _NotPayable(Exception):
     """This payout cannot be made as things stand (recorded as a non-retryable failure)."""
 
 
+class _RequestPacer:
+    """Spaces requests at least ``1 / rate`` seconds apart, across threads: N requests take at
+    least (N - 1) / rate seconds, and none is ever refused (the caller waits its turn).
+
+    Not the ``limits`` library the API uses: its limiters answer "allowed or not" without a
+    blocking wait, and a window lets a full window's worth through at once; here every caller
+    must go ahead, only later, and evenly.
+    """
+
+    def __init__(self, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError("the request rate must be positive (or None: unpaced)")
+        self._interval = 0.0 if rate is None else 1.0 / rate
+        self._lock = threading.Lock()
+        self._next = 0.0  # monotonic time of the next free slot
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:  # reserve a slot; the wait for it happens outside the lock
+            slot = max(time.monotonic(), self._next)
+            self._next = slot + self._interval
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # pacing toward Stripe, not synchronisation
+
+
 @dataclass
 class _Tally:
-    """The counts and per-run caches of one payout run."""
+    """The counts and per-run caches of one payout run, shared by its threads."""
 
     eligible: int = 0
     paid_out: int = 0
@@ -329,11 +382,35 @@ class _Tally:
     accounts: dict[str, str | None] = field(default_factory=dict)  # account -> refusal or None
     # A retry after a failure for good needs a fresh key: Stripe replays a key's refusal.
     key_suffix: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_eligible(self) -> None:
+        with self._lock:
+            self.eligible += 1
+
+    def count_paid_out(self) -> None:
+        with self._lock:
+            self.paid_out += 1
+
+    def fail(self, message: str) -> None:
+        with self._lock:
+            self.failures.append(message)
+
+    def account_refusal(self, account: str, look_up: Callable[[str], str | None]) -> str | None:
+        """The account's refusal, looked up once per run (two threads racing may both look it
+        up, a harmless read; the look-up itself runs outside the lock)."""
+        with self._lock:
+            if account in self.accounts:
+                return self.accounts[account]
+        refusal = look_up(account)
+        with self._lock:
+            return self.accounts.setdefault(account, refusal)
 
     def result(self) -> PayoutRunResult:
-        return PayoutRunResult(
-            self.eligible, self.paid_out, len(self.failures), tuple(self.failures)
-        )
+        with self._lock:
+            return PayoutRunResult(
+                self.eligible, self.paid_out, len(self.failures), tuple(self.failures)
+            )
 
 
 class PayoutSchedule:

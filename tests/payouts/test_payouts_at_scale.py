@@ -1,0 +1,229 @@
+"""Payout runs over many due payments on PostgreSQL against the Stripe sandbox: a run's threads
+and concurrent runs never transfer a payment twice, and the request rate toward Stripe holds."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+import stripe
+
+from ledger import Ledger, Money, PaymentStatus
+from mentorpay.persistence import eventsourcing_env
+from processes.gateways.stripe_gateway import StripeGateway
+from processes.services.payouts import PayoutRunResult, PayoutService
+from projections.catalog import Catalog
+from projections.catalog_file import parse_catalog
+from projections.follower import Follower
+from projections.payments import PaymentsProjection
+from projections.store import ReadModelStore
+from tests.support.sandbox_controls import arm_fault, control
+from tests.support.sandbox_server import RunningSandbox
+from tests.support.stripe_sandbox import DEMO_ACCOUNT, GOOD_CARD, HTTP, RETURN_URL
+
+HOLD = timedelta(hours=72)
+PRICE, FEE = Money(7500, "usd"), Money(750, "usd")
+MENTOR = "mentor-scale"
+CATALOG = {
+    "mentors": [{"id": MENTOR, "name": "Scale Mentor", "stripe_account_id": DEMO_ACCOUNT}],
+    "event_types": [
+        {
+            "id": 1001,
+            "mentor_id": MENTOR,
+            "title": "Session",
+            "duration_minutes": 30,
+            "price": {"amount": PRICE.amount, "currency": PRICE.currency},
+        }
+    ],
+}
+
+
+@dataclass
+class Payouts:
+    ledger: Ledger
+    store: ReadModelStore
+    catalog: Catalog
+    stripe: StripeGateway
+    payments: Follower
+    sandbox: RunningSandbox
+
+    def service(self, **options: object) -> PayoutService:
+        now = datetime.now(UTC) + HOLD + timedelta(minutes=5)
+        return PayoutService(
+            self.ledger,
+            self.store,
+            self.catalog,
+            self.stripe,
+            hold=HOLD,
+            clock=lambda: now,
+            read_model=self.payments,
+            **options,  # type: ignore[arg-type]
+        )
+
+    def due_payments(self, count: int) -> list[tuple[UUID, UUID]]:
+        """``count`` sessions paid by card in the sandbox and booked: (booking, payment) ids."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(self._due_payment, range(count)))
+
+    def _due_payment(self, n: int) -> tuple[UUID, UUID]:
+        booking_id = uuid4()
+        session = self.stripe.create_checkout_session(
+            booking_id=booking_id,
+            price=PRICE,
+            product_name="Session",
+            customer_email="attendee@example.com",
+            return_url=RETURN_URL,
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+            metadata={},
+            idempotency_key=f"checkout:{booking_id}",
+        )
+        HTTP.post(
+            f"{self.sandbox.url}/_sandbox/checkout/sessions/{session.id}/pay",
+            json={"card": GOOD_CARD},
+        ).raise_for_status()
+        intent_id = self.stripe.retrieve_checkout_session(session.id).payment_intent_id
+        intent = self.stripe.retrieve_payment_intent(intent_id or "")
+        charge = self.stripe.retrieve_charge(intent.latest_charge_id or "")
+        start = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=n)
+        self.ledger.request_booking(
+            booking_id=booking_id,
+            user_id="user-1",
+            mentor_id=MENTOR,
+            event_type_id=1001,
+            start=start,
+            end=start + timedelta(minutes=30),
+            attendee_name="Attendee",
+            attendee_email="attendee@example.com",
+            attendee_time_zone="UTC",
+            price=PRICE,
+            platform_fee=FEE,
+            checkout_session_id=session.id,
+            reservation_uid=None,
+            expires_at=session.expires_at,
+        )
+        paid = self.ledger.record_payment(
+            payment_intent_id=intent.id,
+            charge_id=charge.id,
+            amount=charge.amount,
+            booking_id=booking_id,
+            paid_at=charge.created,
+        )
+        self.ledger.record_booked(booking_id=booking_id, calcom_booking_uid=f"cal_{n}")
+        return booking_id, paid.payment_id
+
+    def transfers_at_stripe(self) -> list[stripe.Transfer]:
+        client = stripe.StripeClient(
+            "sk_test_scale_checks",
+            base_addresses={"api": self.sandbox.url},
+            max_network_retries=0,
+        )
+        return list(client.v1.transfers.list(params={"limit": 100}).auto_paging_iter())
+
+
+@pytest.fixture
+def payouts(postgres_url: str, sandbox: RunningSandbox) -> Iterator[Payouts]:
+    ledger = Ledger(eventsourcing_env(postgres_url))
+    store = ReadModelStore(postgres_url)
+    gateway = StripeGateway("sk_test_scale", sandbox.url)
+    try:
+        catalog = Catalog(store)
+        catalog.create_tables()
+        catalog.load(parse_catalog(json.dumps(CATALOG)))
+        yield Payouts(
+            ledger, store, catalog, gateway, Follower(ledger, store, PaymentsProjection()), sandbox
+        )
+    finally:
+        gateway.close()
+        store.close()
+        ledger.close()
+
+
+def test_two_concurrent_runs_on_many_threads_transfer_each_due_payment_exactly_once(
+    payouts: Payouts,
+) -> None:
+    due = payouts.due_payments(40)
+    # Two services, as two processes would have: only the database lock serialises them.
+    runs = [payouts.service(concurrency=4, max_requests_per_second=None) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results: list[PayoutRunResult] = list(pool.map(lambda s: s.run(), runs))
+
+    assert sum(r.paid_out for r in results) == len(due), results
+    assert all(r.failed == 0 for r in results), results
+    transfers = payouts.transfers_at_stripe()
+    by_group: dict[str, list[stripe.Transfer]] = {}
+    for transfer in transfers:
+        by_group.setdefault(transfer.transfer_group or "", []).append(transfer)
+    assert sorted(by_group) == sorted(str(booking) for booking, _ in due)
+    for booking_id, payment_id in due:
+        (transfer,) = by_group[str(booking_id)]
+        payment = payouts.ledger.get_payment(payment_id)
+        assert payment.status == PaymentStatus.PAID
+        assert payment.transfer_id == transfer.id
+        assert transfer.source_transaction == payment.charge_id
+        assert transfer.amount == (PRICE - FEE).amount
+    # And a third run finds nothing left to pay.
+    assert runs[0].run().paid_out == 0
+
+
+def test_a_run_keeps_to_the_configured_request_rate_toward_stripe(payouts: Payouts) -> None:
+    count, rate = 8, 8.0
+    payouts.due_payments(count)
+    service = payouts.service(concurrency=4, max_requests_per_second=rate)
+
+    started = time.monotonic()
+    result = service.run()
+    elapsed = time.monotonic() - started
+
+    assert result.paid_out == count and result.failed == 0, result
+    assert len(payouts.transfers_at_stripe()) == count
+    # Each payout makes two requests (the look-up by transfer group, then the transfer) and the
+    # run one more (the mentor's account): 2N + 1 requests, spaced 1/rate apart over 4 threads.
+    requests = 2 * count + 1
+    assert elapsed >= (requests - 1) / rate, elapsed
+
+
+def test_rate_limited_and_lost_transfers_on_many_threads_are_paid_out_once_by_the_next_run(
+    payouts: Payouts,
+) -> None:
+    due = payouts.due_payments(12)
+    # Stripe answers three transfers with 429 (rate limited: made nothing), then makes three
+    # whose answers are lost on the way back (made, unrecorded).
+    arm_fault(
+        payouts.sandbox.url,
+        service="stripe",
+        method="POST",
+        path="/v1/transfers",
+        status=429,
+        times=3,
+        message="Too many requests",
+    )
+    control(
+        payouts.sandbox.url,
+        "POST",
+        "/faults",
+        {
+            "service": "stripe",
+            "method": "POST",
+            "path": "/v1/transfers",
+            "status": 0,
+            "times": 3,
+            "afterProcessing": True,
+        },
+    )
+    service = payouts.service(concurrency=4, max_requests_per_second=None)
+
+    first = service.run()
+    assert first.failed >= 3 and first.paid_out + first.failed == len(due), first
+    # Transient: the next run pays the rest, finding the transfers Stripe did make.
+    second = service.run()
+    assert second.failed == 0 and first.paid_out + second.paid_out == len(due), second
+
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
