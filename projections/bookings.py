@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import Booking, BookingStatus
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time
 from projections.store import Transaction
 
 CREATE_BOOKINGS = """
@@ -66,86 +66,149 @@ class BookingsProjection:
         tx.execute("DROP TABLE IF EXISTS bookings")
 
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
+        """Fold the batch into each row's final state, then write it with a few set-based
+        statements: one multi-row INSERT for the bookings it opens and one UPDATE per shape of
+        change for the rows it finds already stored."""
+        fold = _Fold()
         for position, event in events:
             if isinstance(event, Booking.Requested):
-                self._insert(tx, position, event)
+                fold.insert(tx, position, event)
             else:
-                self._update(tx, position, event)
+                changes = _changes(event)
+                if changes is not None:
+                    fold.update(str(event.originator_id), changes, position, event_time(event))
+        fold.write(tx)
 
-    @staticmethod
-    def _insert(tx: Transaction, position: int, event: Booking.Requested) -> None:
-        tx.execute(
-            """
-            INSERT INTO bookings (id, user_id, mentor_id, event_type_id, start_time, end_time,
-                attendee_name, attendee_email, attendee_time_zone, amount, currency, platform_fee,
-                status, checkout_session_id, reservation_uid, expires_at, last_position,
-                created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'AWAITING_PAYMENT', %s, %s, %s,
-                %s, %s, %s)
-            ON CONFLICT (id) DO NOTHING
-            """,
-            (
-                event.originator_id,
-                event.user_id,
-                event.mentor_id,
-                event.event_type_id,
-                event.start,
-                event.end,
-                event.attendee_name,
-                event.attendee_email,
-                event.attendee_time_zone,
-                event.price_amount,
-                event.currency,
-                event.platform_fee_amount,
-                event.checkout_session_id,
-                event.reservation_uid,
-                event.expires_at,
-                position,
-                event.timestamp,
-                event.timestamp,
-            ),
-        )
 
-    @staticmethod
-    def _update(tx: Transaction, position: int, event: DomainEvent) -> None:
-        changes: dict[str, Any]
-        if isinstance(event, Booking.PaymentConfirmed):
-            changes = {
-                "status": event.leads_to,
-                "payment_id": event.payment_id,
-                "stripe_payment_intent_id": event.payment_intent_id,
-            }
-        elif isinstance(event, Booking.Booked):
-            changes = {"status": event.leads_to, "calcom_booking_uid": event.calcom_booking_uid}
-        elif isinstance(event, Booking.BookingFailed):
-            changes = {"status": event.leads_to, "failure_reason": event.reason}
-        elif isinstance(event, Booking.Expired):
-            changes = {"status": event.leads_to}
-        elif isinstance(event, Booking.Cancelled):
-            changes = {
-                "status": event.leads_to,
-                "cancelled_by": event.by,
-                "cancel_reason": event.reason,
-            }
-        elif isinstance(event, Booking.Rescheduled):
-            changes = {
-                "start_time": event.start,
-                "end_time": event.end,
-                "calcom_booking_uid": event.calcom_booking_uid,
-            }
-        else:
-            return
-        assignments = ", ".join(f"{column} = %({column})s" for column in changes)
-        tx.execute(
-            f"UPDATE bookings SET {assignments}, last_position = %(position)s, "
-            "updated_at = %(updated_at)s WHERE id = %(id)s",
-            {
-                **changes,
-                "position": position,
-                "updated_at": event.timestamp,
-                "id": event.originator_id,
-            },
-        )
+def _changes(event: DomainEvent) -> dict[str, Any] | None:
+    """The columns one event sets (besides ``last_position`` and ``updated_at``)."""
+    if isinstance(event, Booking.PaymentConfirmed):
+        return {
+            "status": event.leads_to,
+            "payment_id": event.payment_id,
+            "stripe_payment_intent_id": event.payment_intent_id,
+        }
+    if isinstance(event, Booking.Booked):
+        return {"status": event.leads_to, "calcom_booking_uid": event.calcom_booking_uid}
+    if isinstance(event, Booking.BookingFailed):
+        return {"status": event.leads_to, "failure_reason": event.reason}
+    if isinstance(event, Booking.Expired):
+        return {"status": event.leads_to}
+    if isinstance(event, Booking.Cancelled):
+        return {"status": event.leads_to, "cancelled_by": event.by, "cancel_reason": event.reason}
+    if isinstance(event, Booking.Rescheduled):
+        return {
+            "start_time": event.start,
+            "end_time": event.end,
+            "calcom_booking_uid": event.calcom_booking_uid,
+        }
+    return None
+
+
+_INSERT_COLUMNS = (
+    "id",
+    "user_id",
+    "mentor_id",
+    "event_type_id",
+    "start_time",
+    "end_time",
+    "attendee_name",
+    "attendee_email",
+    "attendee_time_zone",
+    "amount",
+    "currency",
+    "platform_fee",
+    "status",
+    "checkout_session_id",
+    "reservation_uid",
+    "expires_at",
+    "payment_id",
+    "stripe_payment_intent_id",
+    "calcom_booking_uid",
+    "failure_reason",
+    "cancelled_by",
+    "cancel_reason",
+    "last_position",
+    "created_at",
+    "updated_at",
+)
+INSERT_BOOKINGS = (
+    f"INSERT INTO bookings ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({c})s' for c in _INSERT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
+)
+
+
+class _Fold:
+    """A batch folded per booking: rows to insert (a ``Requested`` and whatever followed it in
+    the batch) and, for rows stored before the batch, the last value of each column changed.
+
+    A ``Requested`` is its booking's first event, so its row cannot be stored yet and whatever
+    follows it in the batch can be folded into the row inserted. Should a log ever say
+    otherwise (a row changed, then requested, in one batch), what is folded so far is written
+    first, so the result stays that of applying the events one by one.
+    """
+
+    def __init__(self) -> None:
+        self.inserts: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+
+    def insert(self, tx: Transaction, position: int, event: Booking.Requested) -> None:
+        key = str(event.originator_id)
+        if key in self.inserts:
+            return  # ON CONFLICT (id) DO NOTHING
+        if key in self.updates:
+            self.write(tx)
+        self.inserts[key] = {
+            "id": key,
+            "user_id": event.user_id,
+            "mentor_id": event.mentor_id,
+            "event_type_id": event.event_type_id,
+            "start_time": event.start,
+            "end_time": event.end,
+            "attendee_name": event.attendee_name,
+            "attendee_email": event.attendee_email,
+            "attendee_time_zone": event.attendee_time_zone,
+            "amount": event.price_amount,
+            "currency": event.currency,
+            "platform_fee": event.platform_fee_amount,
+            "status": BookingStatus.AWAITING_PAYMENT,
+            "checkout_session_id": event.checkout_session_id,
+            "reservation_uid": event.reservation_uid,
+            "expires_at": event.expires_at,
+            "payment_id": None,
+            "stripe_payment_intent_id": None,
+            "calcom_booking_uid": None,
+            "failure_reason": None,
+            "cancelled_by": None,
+            "cancel_reason": None,
+            "last_position": position,
+            "created_at": event.timestamp,
+            "updated_at": event.timestamp,
+        }
+
+    def update(
+        self, key: str, changes: dict[str, Any], position: int, updated_at: datetime
+    ) -> None:
+        row = self.inserts.get(key)
+        if row is None:
+            row = self.updates.setdefault(key, {"id": key})
+        row.update(changes)
+        row["last_position"] = position
+        row["updated_at"] = updated_at
+
+    def write(self, tx: Transaction) -> None:
+        if self.inserts:
+            tx.executemany(INSERT_BOOKINGS, list(self.inserts.values()))
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in self.updates.values():
+            by_shape.setdefault(tuple(sorted(row)), []).append(row)
+        for shape, rows in by_shape.items():
+            assignments = ", ".join(
+                f"{column} = %({column})s" for column in shape if column != "id"
+            )
+            tx.executemany(f"UPDATE bookings SET {assignments} WHERE id = %(id)s", rows)
+        self.inserts.clear()
+        self.updates.clear()
 
 
 # -- read queries ---------------------------------------------------------------------------
