@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from ledger import Booking, BookingStatus
 from ledger.events import DomainEvent, event_time
@@ -69,15 +72,70 @@ class BookingsProjection:
         """Fold the batch into each row's final state, then write it with a few set-based
         statements: one multi-row INSERT for the bookings it opens and one UPDATE per shape of
         change for the rows it finds already stored."""
-        fold = _Fold()
+        requested = [str(e.originator_id) for _, e in events if isinstance(e, Booking.Requested)]
+        fold = _Fold(stored_ids(tx, "bookings", requested))
         for position, event in events:
             if isinstance(event, Booking.Requested):
-                fold.insert(tx, position, event)
+                fold.insert(position, event)
             else:
                 changes = _changes(event)
                 if changes is not None:
                     fold.update(str(event.originator_id), changes, position, event_time(event))
         fold.write(tx)
+
+
+def stored_ids(tx: Transaction, table: str, ids: list[str]) -> set[str]:
+    """Which of these row ids the table holds: one query per 500 ids."""
+    found: set[str] = set()
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        rows = tx.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk).fetchall()
+        found.update(row["id"] for row in rows)
+    return found
+
+
+def column_types(create_table: str) -> dict[str, str]:
+    """Each column's SQL type, read from a ``CREATE TABLE`` statement."""
+    return {
+        match.group(1): match.group(2)
+        for match in re.finditer(
+            r"^\s+(\w+) (TEXT|BIGINT|TIMESTAMPTZ|BOOLEAN)\b", create_table, re.M
+        )
+    }
+
+
+def insert_rows(
+    tx: Transaction, table: str, types: dict[str, str], rows: list[dict[str, Any]]
+) -> None:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of many rows: on PostgreSQL one statement
+    with one array per column (``unnest``), so the server parses, plans and runs it once; on
+    SQLite (in-process, no round trips) an ``executemany``."""
+    if not rows:
+        return
+    columns = ", ".join(types)
+    if tx.kind == "postgres":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types.values())
+        tx.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
+            " ON CONFLICT (id) DO NOTHING",
+            [[_array_value(row[column]) for row in rows] for column in types],
+        )
+        return
+    marks = ", ".join(f"%({column})s" for column in types)
+    tx.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows
+    )
+
+
+def _array_value(value: Any) -> Any:
+    # What ``Transaction`` does to a parameter, which it cannot do inside an array.
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, UUID):
+        return str(value)
+    return value
 
 
 def _changes(event: DomainEvent) -> dict[str, Any] | None:
@@ -105,59 +163,30 @@ def _changes(event: DomainEvent) -> dict[str, Any] | None:
     return None
 
 
-_INSERT_COLUMNS = (
-    "id",
-    "user_id",
-    "mentor_id",
-    "event_type_id",
-    "start_time",
-    "end_time",
-    "attendee_name",
-    "attendee_email",
-    "attendee_time_zone",
-    "amount",
-    "currency",
-    "platform_fee",
-    "status",
-    "checkout_session_id",
-    "reservation_uid",
-    "expires_at",
-    "payment_id",
-    "stripe_payment_intent_id",
-    "calcom_booking_uid",
-    "failure_reason",
-    "cancelled_by",
-    "cancel_reason",
-    "last_position",
-    "created_at",
-    "updated_at",
-)
-INSERT_BOOKINGS = (
-    f"INSERT INTO bookings ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(f'%({c})s' for c in _INSERT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
-)
+_COLUMN_TYPES = column_types(CREATE_BOOKINGS)
 
 
 class _Fold:
     """A batch folded per booking: rows to insert (a ``Requested`` and whatever followed it in
     the batch) and, for rows stored before the batch, the last value of each column changed.
 
-    A ``Requested`` is its booking's first event, so its row cannot be stored yet and whatever
-    follows it in the batch can be folded into the row inserted. Should a log ever say
-    otherwise (a row changed, then requested, in one batch), what is folded so far is written
-    first, so the result stays that of applying the events one by one.
+    Whether a row is stored already is looked up once per batch (``stored_ids``): a
+    ``Requested`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
+    changed on a row before its ``Requested`` changed nothing either (no row yet), so the result
+    is that of applying the events one by one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stored: set[str]) -> None:
+        self.stored = stored
         self.inserts: dict[str, dict[str, Any]] = {}
         self.updates: dict[str, dict[str, Any]] = {}
 
-    def insert(self, tx: Transaction, position: int, event: Booking.Requested) -> None:
+    def insert(self, position: int, event: Booking.Requested) -> None:
         key = str(event.originator_id)
-        if key in self.inserts:
-            return  # ON CONFLICT (id) DO NOTHING
-        if key in self.updates:
-            self.write(tx)
+        if key in self.stored:
+            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
+        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
+        self.stored.add(key)
         self.inserts[key] = {
             "id": key,
             "user_id": event.user_id,
@@ -197,8 +226,7 @@ class _Fold:
         row["updated_at"] = updated_at
 
     def write(self, tx: Transaction) -> None:
-        if self.inserts:
-            tx.executemany(INSERT_BOOKINGS, list(self.inserts.values()))
+        insert_rows(tx, "bookings", _COLUMN_TYPES, list(self.inserts.values()))
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in self.updates.values():
             by_shape.setdefault(tuple(sorted(row)), []).append(row)

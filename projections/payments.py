@@ -15,6 +15,7 @@ from uuid import UUID
 from ledger import Booking, Disposition, Payment, PaymentStatus
 from ledger.events import DomainEvent, event_time
 from ledger.statuses import status_after_payout_failure, status_after_refund
+from projections.bookings import column_types, insert_rows, stored_ids
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -139,10 +140,11 @@ class PaymentsProjection:
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
         """Fold the batch into each row's final state, then write it with a few set-based
         statements (see ``_Fold``)."""
-        fold = _Fold(_accepted_payments(tx, events))
+        paid = [str(e.originator_id) for _, e in events if isinstance(e, Payment.Paid)]
+        fold = _Fold(stored_ids(tx, "payments", paid), _accepted_payments(tx, events))
         for position, event in events:
             if isinstance(event, Payment.Paid):
-                fold.insert(tx, position, event)
+                fold.insert(position, event)
             elif isinstance(event, Booking.Event):
                 _booking_changed(fold, position, event)
             elif isinstance(event, Payment.Refunded):
@@ -240,35 +242,7 @@ def _booking_changed(fold: _Fold, position: int, event: Booking.Event) -> None:
         fold.update(payment_id, {"booking_payable": payable}, position, at)
 
 
-_INSERT_COLUMNS = (
-    "id",
-    "stripe_payment_intent_id",
-    "stripe_charge_id",
-    "amount",
-    "currency",
-    "status",
-    "disposition",
-    "booking_id",
-    "booking_payable",
-    "mentor_id",
-    "paid_at",
-    "session_end",
-    "amount_refunded",
-    "disputed",
-    "destination_account",
-    "transfer_amount",
-    "transfer_id",
-    "payout_eligible_at",
-    "paid_out_at",
-    "payout_error",
-    "last_position",
-    "created_at",
-    "updated_at",
-)
-INSERT_PAYMENTS = (
-    f"INSERT INTO payments ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(f'%({c})s' for c in _INSERT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
-)
+_COLUMN_TYPES = column_types(CREATE_PAYMENTS)
 _REFUND = "_refund"  # an update's refunded amount, added to the stored running total
 _REFUND_STATUS = "_refund_status"  # the status follows from that total (a refund came last)
 
@@ -278,12 +252,14 @@ class _Fold:
     batch) and, for rows stored before the batch, the last value of each column changed, the
     refunds' sum, and whether the status is a refund's (decided on the stored total).
 
-    A ``Paid`` is its payment's first event, so its row cannot be stored yet. Should a log ever
-    say otherwise (a row changed, then paid, in one batch), what is folded so far is written
-    first, so the result stays that of applying the events one by one.
+    Whether a row is stored already is looked up once per batch (``stored_ids``): a
+    ``Paid`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
+    changed on a row before its ``Paid`` changed nothing either (no row yet), so the result
+    is that of applying the events one by one.
     """
 
-    def __init__(self, accepted: dict[str, list[str]]) -> None:
+    def __init__(self, stored: set[str], accepted: dict[str, list[str]]) -> None:
+        self.stored = stored
         # Booking id -> its accepted payments: stored ones, then those inserted in the batch.
         self.accepted = accepted
         self.inserts: dict[str, dict[str, Any]] = {}
@@ -292,12 +268,12 @@ class _Fold:
     def accepted_of(self, booking_id: str) -> list[str]:
         return list(self.accepted.get(booking_id, ()))
 
-    def insert(self, tx: Transaction, position: int, event: Payment.Paid) -> None:
+    def insert(self, position: int, event: Payment.Paid) -> None:
         key = str(event.originator_id)
-        if key in self.inserts:
-            return  # ON CONFLICT (id) DO NOTHING
-        if key in self.updates:
-            self.write(tx)
+        if key in self.stored:
+            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
+        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
+        self.stored.add(key)
         # Owed to no one yet: the booking is at best PENDING until Cal.com books it.
         self.inserts[key] = {
             "id": key,
@@ -358,8 +334,7 @@ class _Fold:
         row["updated_at"] = updated_at
 
     def write(self, tx: Transaction) -> None:
-        if self.inserts:
-            tx.executemany(INSERT_PAYMENTS, list(self.inserts.values()))
+        insert_rows(tx, "payments", _COLUMN_TYPES, list(self.inserts.values()))
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in self.updates.values():
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
