@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger, LedgerError, Money
+from ledger import Booking, BookingRequest, Disposition, Ledger, LedgerError, Money, Payment
 from ledger.events import DomainEvent
 from mentorpay.persistence import eventsourcing_env
 from projections.bookings import BookingsProjection
@@ -31,6 +31,7 @@ recent = st.integers(min_value=0, max_value=3)
 step = st.one_of(
     st.just(("request",)),
     st.just(("booked",)),
+    st.just(("saved_together",)),
     st.tuples(st.just("pay"), recent, st.sampled_from(["exact", "exact", "wrong"])),
     st.tuples(st.just("book"), recent),
     st.tuples(st.just("fail"), recent),
@@ -66,11 +67,44 @@ class Flows:
             self.run(("request",))
             self.run(("pay", 0, "exact"))
             self.run(("book", 0))
+        elif kind == "saved_together":
+            self._saved_together()
         elif kind in ("pay", "book", "fail", "expire", "cancel", "reschedule", "no_show", "decide"):
             if self.bookings:
                 self._booking_step(kind, self.bookings[-1 - args[0] % len(self.bookings)], args)
         elif self.payments:
             self._payment_step(kind, self.payments[-1 - args[0] % len(self.payments)], args)
+
+    def _saved_together(self) -> None:
+        """A booking and its payment saved in one transaction, the booking's events first: its
+        ``Booked`` names a payment whose ``Paid`` comes after it in the log."""
+        fields = booking_fields(price=PRICE, platform_fee=FEE)
+        booking_id = fields.pop("booking_id")
+        price, fee = fields.pop("price"), fields.pop("platform_fee")
+        request = BookingRequest(
+            **fields,
+            price_amount=price.amount,
+            currency=price.currency,
+            platform_fee_amount=fee.amount,
+        )
+        booking = Booking.request_new(booking_id, request)
+        pi = f"pi_{uuid4().hex[:16]}"
+        payment = Payment.record(
+            payment_intent_id=pi,
+            charge_id=f"ch_{pi}",
+            amount=price,
+            booking_id=booking_id,
+            mentor_id=booking.mentor_id,
+            paid_at=T0,
+            disposition=Disposition.ACCEPTED,
+        )
+        booking.confirm_payment(payment.id, pi)
+        uid = f"cal_{uuid4().hex[:12]}"
+        booking.book(uid)
+        self.ledger.save(booking, payment)
+        self.bookings.append(booking_id)
+        self.payments.append(payment.id)
+        self.calcom[booking_id] = uid
 
     def _booking_step(self, kind: str, booking_id: UUID, args: list[Any]) -> None:
         ledger = self.ledger
@@ -174,7 +208,7 @@ def _log(actions: list[tuple[Any, ...]]) -> tuple[Log, Facts]:
     """The log the actions write, and what the aggregates say each row must show."""
     with Ledger(eventsourcing_env("memory://")) as ledger:
         flows = Flows(ledger)
-        for action in [("booked",), *actions]:
+        for action in [("booked",), ("saved_together",), *actions]:
             with contextlib.suppress(LedgerError):  # a refused command records nothing
                 flows.run(action)
         bookings = {
