@@ -207,16 +207,19 @@ def main() -> None:
                 for name, s in seconds.items():
                     print(f"  replay {name:<9} {s:7.1f}s  {head / s:>9,.0f} log events/s")
                 total = sum(seconds.values())
-                print(f"  replay all three  {total:7.1f}s  {head / total:>9,.0f} log events/s")
+                print(
+                    f"  replay all {len(seconds)}    {total:7.1f}s  {head / total:>9,.0f}"
+                    " log events/s"
+                )
                 prefix = min(head, args.runner_events)
                 runner_s = time_runner(events_url, prefix)
                 note = "whole log" if prefix == head else f"first {prefix:,} events only"
                 print(
                     f"  ProjectionRunner  {runner_s:7.1f}s  {prefix / runner_s:>9,.0f} events/s"
-                    f" (all three, one transaction per event; {note})"
+                    f" (all of them, one transaction per event; {note})"
                 )
                 print(
-                    f"  all three: {(head / total) / (prefix / runner_s):.0f}x the runner,"
+                    f"  all read models: {(head / total) / (prefix / runner_s):.0f}x the runner,"
                     f" {read_s / total:.2f}x the read-and-decode rate"
                 )
         finally:
