@@ -8,10 +8,12 @@ library runner's copy of them.
 1. Writes a log of complete sessions (Requested, Paid, PaymentConfirmed, Booked,
    PayoutEligible, PaidOut: 6 events each), many sessions per ``save`` (one transaction),
    through the ledger's own recorder, up to each size in ``--sizes``.
-2. At each size, times ``mentorpay replay`` (``Follower.replay``: drop, then batches of
+2. At each size, times reading and decoding the whole log once (``iter_domain_events``, in
+   batches of ``--batch-size``, writing nothing): the rate no projection can beat.
+3. Times ``mentorpay replay`` (``Follower.replay``: drop, then batches of
    ``--batch-size`` events, one transaction each with the tracking position) for the
    ``bookings``, ``payments`` and ``journal`` projections, and reports events/s of the log.
-3. On the same log, times the library's ``eventsourcing.projection.ProjectionRunner``
+4. On the same log, times the library's ``eventsourcing.projection.ProjectionRunner``
    applying the same three projections one event per transaction (with its tracking row),
    over the first ``--runner-events`` events only (it runs at hundreds of events/s; the
    whole 1M log would take most of an hour): the rate is that prefix's.
@@ -38,6 +40,7 @@ from bench.scratch import SERVER_URL, scratch_database
 from ledger import Booking, BookingRequest, Disposition, Ledger, Money, Payment
 from mentorpay.bootstrap import read_models
 from mentorpay.persistence import eventsourcing_env
+from projections.event_log import iter_domain_events
 from projections.follower import Follower, Projection
 from projections.store import ReadModelStore, Transaction
 
@@ -165,6 +168,14 @@ def time_runner(events_url: str, events: int) -> float:
             return time.perf_counter() - started
 
 
+def time_read_and_decode(ledger: Ledger, batch_size: int) -> float:
+    """Seconds to merely read and decode every event of the log, writing nothing."""
+    started = time.perf_counter()
+    count = sum(1 for _ in iter_domain_events(ledger, batch_size=batch_size))
+    assert count == (ledger.recorder.max_notification_id() or 0)
+    return time.perf_counter() - started
+
+
 def time_replay(ledger: Ledger, store: ReadModelStore, batch_size: int) -> dict[str, float]:
     seconds: dict[str, float] = {}
     for projection in read_models():
@@ -190,19 +201,27 @@ def main() -> None:
                 took = grow_log(ledger, size)
                 head = ledger.recorder.max_notification_id() or 0
                 print(f"\nlog of {head:,} events (appended in {took:.1f}s)")
+                read_s = time_read_and_decode(ledger, args.batch_size)
+                print(f"  read and decode   {read_s:7.1f}s  {head / read_s:>9,.0f} log events/s")
                 seconds = time_replay(ledger, store, args.batch_size)
                 for name, s in seconds.items():
                     print(f"  replay {name:<9} {s:7.1f}s  {head / s:>9,.0f} log events/s")
                 total = sum(seconds.values())
-                print(f"  replay all three  {total:7.1f}s  {head / total:>9,.0f} log events/s")
+                print(
+                    f"  replay all {len(seconds)}    {total:7.1f}s  {head / total:>9,.0f}"
+                    " log events/s"
+                )
                 prefix = min(head, args.runner_events)
                 runner_s = time_runner(events_url, prefix)
                 note = "whole log" if prefix == head else f"first {prefix:,} events only"
                 print(
                     f"  ProjectionRunner  {runner_s:7.1f}s  {prefix / runner_s:>9,.0f} events/s"
-                    f" (all three, one transaction per event; {note})"
+                    f" (all of them, one transaction per event; {note})"
                 )
-                print(f"  speed-up: {(head / total) / (prefix / runner_s):.0f}x")
+                print(
+                    f"  all read models: {(head / total) / (prefix / runner_s):.0f}x the runner,"
+                    f" {read_s / total:.2f}x the read-and-decode rate"
+                )
         finally:
             store.close()
             ledger.close()

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import BookingStatus, PaymentStatus
-from projections import work_queue
+from projections import tracking, work_queue
+from projections.dispatch import NAME as DISPATCHER
 from projections.store import Transaction
 
 REFUNDS_PROCESS = "refunds"
@@ -59,8 +60,11 @@ def missing_refunds(tx: Transaction, limit: int = 500) -> list[MissingRefund]:
         " WHERE b.status = %s AND p.amount_refunded < p.amount"
         f" AND NOT EXISTS (SELECT 1 FROM {work_queue.TABLE} w WHERE w.process = %s"
         " AND w.lane = b.id AND w.status IN ('queued', 'running', 'parked', 'resolved'))"
+        # Only once the dispatcher has queued the work for the booking's events: before that
+        # its refund is on its way, not missing.
+        f" AND b.last_position <= (SELECT position FROM {tracking.TABLE} WHERE name = %s)"
         " ORDER BY b.updated_at LIMIT %s",
-        (BookingStatus.REJECTED, REFUNDS_PROCESS, limit),
+        (BookingStatus.REJECTED, REFUNDS_PROCESS, DISPATCHER, limit),
     ).fetchall()
     return [
         MissingRefund(

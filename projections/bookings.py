@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from ledger import Booking, BookingStatus
-from ledger.events import DomainEvent
+from ledger.events import DomainEvent, event_time
 from projections.store import Transaction
 
 CREATE_BOOKINGS = """
@@ -66,86 +69,174 @@ class BookingsProjection:
         tx.execute("DROP TABLE IF EXISTS bookings")
 
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
+        """Fold the batch into each row's final state, then write it with a few set-based
+        statements: one multi-row INSERT for the bookings it opens and one UPDATE per shape of
+        change for the rows it finds already stored."""
+        requested = [str(e.originator_id) for _, e in events if isinstance(e, Booking.Requested)]
+        fold = _Fold(stored_ids(tx, "bookings", requested))
         for position, event in events:
             if isinstance(event, Booking.Requested):
-                self._insert(tx, position, event)
+                fold.insert(position, event)
             else:
-                self._update(tx, position, event)
+                changes = _changes(event)
+                if changes is not None:
+                    fold.update(str(event.originator_id), changes, position, event_time(event))
+        fold.write(tx)
 
-    @staticmethod
-    def _insert(tx: Transaction, position: int, event: Booking.Requested) -> None:
-        tx.execute(
-            """
-            INSERT INTO bookings (id, user_id, mentor_id, event_type_id, start_time, end_time,
-                attendee_name, attendee_email, attendee_time_zone, amount, currency, platform_fee,
-                status, checkout_session_id, reservation_uid, expires_at, last_position,
-                created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'AWAITING_PAYMENT', %s, %s, %s,
-                %s, %s, %s)
-            ON CONFLICT (id) DO NOTHING
-            """,
-            (
-                event.originator_id,
-                event.user_id,
-                event.mentor_id,
-                event.event_type_id,
-                event.start,
-                event.end,
-                event.attendee_name,
-                event.attendee_email,
-                event.attendee_time_zone,
-                event.price_amount,
-                event.currency,
-                event.platform_fee_amount,
-                event.checkout_session_id,
-                event.reservation_uid,
-                event.expires_at,
-                position,
-                event.timestamp,
-                event.timestamp,
-            ),
-        )
 
-    @staticmethod
-    def _update(tx: Transaction, position: int, event: DomainEvent) -> None:
-        changes: dict[str, Any]
-        if isinstance(event, Booking.PaymentConfirmed):
-            changes = {
-                "status": event.leads_to,
-                "payment_id": event.payment_id,
-                "stripe_payment_intent_id": event.payment_intent_id,
-            }
-        elif isinstance(event, Booking.Booked):
-            changes = {"status": event.leads_to, "calcom_booking_uid": event.calcom_booking_uid}
-        elif isinstance(event, Booking.BookingFailed):
-            changes = {"status": event.leads_to, "failure_reason": event.reason}
-        elif isinstance(event, Booking.Expired):
-            changes = {"status": event.leads_to}
-        elif isinstance(event, Booking.Cancelled):
-            changes = {
-                "status": event.leads_to,
-                "cancelled_by": event.by,
-                "cancel_reason": event.reason,
-            }
-        elif isinstance(event, Booking.Rescheduled):
-            changes = {
-                "start_time": event.start,
-                "end_time": event.end,
-                "calcom_booking_uid": event.calcom_booking_uid,
-            }
-        else:
-            return
-        assignments = ", ".join(f"{column} = %({column})s" for column in changes)
-        tx.execute(
-            f"UPDATE bookings SET {assignments}, last_position = %(position)s, "
-            "updated_at = %(updated_at)s WHERE id = %(id)s",
-            {
-                **changes,
-                "position": position,
-                "updated_at": event.timestamp,
-                "id": event.originator_id,
-            },
+def stored_ids(tx: Transaction, table: str, ids: list[str]) -> set[str]:
+    """Which of these row ids the table holds: one query per 500 ids."""
+    found: set[str] = set()
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        rows = tx.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk).fetchall()
+        found.update(row["id"] for row in rows)
+    return found
+
+
+def column_types(create_table: str) -> dict[str, str]:
+    """Each column's SQL type, read from a ``CREATE TABLE`` statement."""
+    return {
+        match.group(1): match.group(2)
+        for match in re.finditer(
+            r"^\s+(\w+) (TEXT|BIGINT|TIMESTAMPTZ|BOOLEAN)\b", create_table, re.M
         )
+    }
+
+
+def insert_rows(
+    tx: Transaction, table: str, types: dict[str, str], rows: list[dict[str, Any]]
+) -> None:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of many rows: on PostgreSQL one statement
+    with one array per column (``unnest``), so the server parses, plans and runs it once; on
+    SQLite (in-process, no round trips) an ``executemany``."""
+    if not rows:
+        return
+    columns = ", ".join(types)
+    if tx.kind == "postgres":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types.values())
+        tx.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
+            " ON CONFLICT (id) DO NOTHING",
+            [[_array_value(row[column]) for row in rows] for column in types],
+        )
+        return
+    marks = ", ".join(f"%({column})s" for column in types)
+    tx.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows
+    )
+
+
+def _array_value(value: Any) -> Any:
+    # What ``Transaction`` does to a parameter, which it cannot do inside an array.
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _changes(event: DomainEvent) -> dict[str, Any] | None:
+    """The columns one event sets (besides ``last_position`` and ``updated_at``)."""
+    if isinstance(event, Booking.PaymentConfirmed):
+        return {
+            "status": event.leads_to,
+            "payment_id": event.payment_id,
+            "stripe_payment_intent_id": event.payment_intent_id,
+        }
+    if isinstance(event, Booking.Booked):
+        return {"status": event.leads_to, "calcom_booking_uid": event.calcom_booking_uid}
+    if isinstance(event, Booking.BookingFailed):
+        return {"status": event.leads_to, "failure_reason": event.reason}
+    if isinstance(event, Booking.Expired):
+        return {"status": event.leads_to}
+    if isinstance(event, Booking.Cancelled):
+        return {"status": event.leads_to, "cancelled_by": event.by, "cancel_reason": event.reason}
+    if isinstance(event, Booking.Rescheduled):
+        return {
+            "start_time": event.start,
+            "end_time": event.end,
+            "calcom_booking_uid": event.calcom_booking_uid,
+        }
+    return None
+
+
+_COLUMN_TYPES = column_types(CREATE_BOOKINGS)
+
+
+class _Fold:
+    """A batch folded per booking: rows to insert (a ``Requested`` and whatever followed it in
+    the batch) and, for rows stored before the batch, the last value of each column changed.
+
+    Whether a row is stored already is looked up once per batch (``stored_ids``): a
+    ``Requested`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
+    changed on a row before its ``Requested`` changed nothing either (no row yet), so the result
+    is that of applying the events one by one.
+    """
+
+    def __init__(self, stored: set[str]) -> None:
+        self.stored = stored
+        self.inserts: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+
+    def insert(self, position: int, event: Booking.Requested) -> None:
+        key = str(event.originator_id)
+        if key in self.stored:
+            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
+        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
+        self.stored.add(key)
+        self.inserts[key] = {
+            "id": key,
+            "user_id": event.user_id,
+            "mentor_id": event.mentor_id,
+            "event_type_id": event.event_type_id,
+            "start_time": event.start,
+            "end_time": event.end,
+            "attendee_name": event.attendee_name,
+            "attendee_email": event.attendee_email,
+            "attendee_time_zone": event.attendee_time_zone,
+            "amount": event.price_amount,
+            "currency": event.currency,
+            "platform_fee": event.platform_fee_amount,
+            "status": BookingStatus.AWAITING_PAYMENT,
+            "checkout_session_id": event.checkout_session_id,
+            "reservation_uid": event.reservation_uid,
+            "expires_at": event.expires_at,
+            "payment_id": None,
+            "stripe_payment_intent_id": None,
+            "calcom_booking_uid": None,
+            "failure_reason": None,
+            "cancelled_by": None,
+            "cancel_reason": None,
+            "last_position": position,
+            "created_at": event.timestamp,
+            "updated_at": event.timestamp,
+        }
+
+    def update(
+        self, key: str, changes: dict[str, Any], position: int, updated_at: datetime
+    ) -> None:
+        row = self.inserts.get(key)
+        if row is None:
+            row = self.updates.setdefault(key, {"id": key})
+        row.update(changes)
+        row["last_position"] = position
+        row["updated_at"] = updated_at
+
+    def write(self, tx: Transaction) -> None:
+        insert_rows(tx, "bookings", _COLUMN_TYPES, list(self.inserts.values()))
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in self.updates.values():
+            by_shape.setdefault(tuple(sorted(row)), []).append(row)
+        for shape, rows in by_shape.items():
+            assignments = ", ".join(
+                f"{column} = %({column})s" for column in shape if column != "id"
+            )
+            tx.executemany(f"UPDATE bookings SET {assignments} WHERE id = %(id)s", rows)
+        self.inserts.clear()
+        self.updates.clear()
 
 
 # -- read queries ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from uuid import UUID
 from ledger import Booking, Disposition, Payment, PaymentStatus
 from ledger.events import DomainEvent, event_time
 from ledger.statuses import status_after_payout_failure, status_after_refund
+from projections.bookings import column_types, insert_rows, stored_ids
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -137,151 +138,223 @@ class PaymentsProjection:
         tx.execute("DROP TABLE IF EXISTS payments")
 
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
+        """Fold the batch into each row's final state, then write it with a few set-based
+        statements (see ``_Fold``)."""
+        paid = [str(e.originator_id) for _, e in events if isinstance(e, Payment.Paid)]
+        fold = _Fold(stored_ids(tx, "payments", paid), _accepted_payments(tx, events))
         for position, event in events:
             if isinstance(event, Payment.Paid):
-                self._insert(tx, position, event)
+                fold.insert(position, event)
             elif isinstance(event, Booking.Event):
-                self._booking_changed(tx, position, event)
+                _booking_changed(fold, position, event)
             elif isinstance(event, Payment.Refunded):
-                # Status follows from the running total, as in the aggregate.
-                self._update(tx, position, event, {"amount_refunded": event.amount}, refund=True)
+                fold.refund(str(event.originator_id), event.amount, position, event_time(event))
             else:
-                changes = self._changes(event)
+                changes = _changes(event)
                 if changes is not None:
-                    self._update(tx, position, event, changes)
+                    fold.update(str(event.originator_id), changes, position, event_time(event))
+        fold.write(tx)
 
-    @staticmethod
-    def _changes(event: DomainEvent) -> dict[str, Any] | None:
-        if isinstance(event, Payment.PayoutEligible):
-            return {
-                "status": event.leads_to,
-                "destination_account": event.destination_account,
-                "transfer_amount": event.transfer_amount,
-                "payout_eligible_at": event.eligible_at,
-                "payout_error": None,
-            }
-        if isinstance(event, Payment.PaidOut):
-            return {
-                "status": event.leads_to,
-                "transfer_id": event.transfer_id,
-                "paid_out_at": event.timestamp,
-            }
-        if isinstance(event, Payment.PayoutFailed):
-            status = status_after_payout_failure(event.retryable)
-            return {"status": status, "payout_error": event.error}
-        if isinstance(event, Payment.PayoutReversed):
-            return {"status": event.leads_to}
-        if isinstance(event, Payment.Disputed):
-            return {"disputed": True}
-        return None
 
-    @staticmethod
-    def _booking_changed(tx: Transaction, position: int, event: Booking.Event) -> None:
-        """Follow whether the booking owes its mentor the payment that pays it: from
-        ``Booked`` on, until it fails or is cancelled with a refund. A cancellation without a
-        refund leaves it owed: the attendee forfeited the fee. (Only an accepted payment pays
-        the booking; ``Booked`` names it, so a duplicate payment of the booking stays apart.)"""
-        of_booking = "booking_id = %(booking_id)s AND disposition = %(accepted)s"
-        params: dict[str, Any] = {
-            "booking_id": event.originator_id,
-            "accepted": Disposition.ACCEPTED,
+def _changes(event: DomainEvent) -> dict[str, Any] | None:
+    """The columns one payment event sets (besides ``last_position`` and ``updated_at``)."""
+    if isinstance(event, Payment.PayoutEligible):
+        return {
+            "status": event.leads_to,
+            "destination_account": event.destination_account,
+            "transfer_amount": event.transfer_amount,
+            "payout_eligible_at": event.eligible_at,
+            "payout_error": None,
         }
-        if isinstance(event, Booking.Booked):
-            where, payable = "id = %(payment_id)s", True
-            params = {"payment_id": event.payment_id}
-            session_end = event.__dict__.get("session_end")
-            if session_end is not None:
-                _set_session_end(tx, where, params, session_end)
-        elif isinstance(event, Booking.Rescheduled):
-            # The payout moves with the session.
-            _set_session_end(tx, of_booking, params, event.end)
-            return
-        elif isinstance(event, Booking.NoShowReported | Booking.NoShowDecided):
-            outcome = event.outcome if isinstance(event, Booking.NoShowReported) else event.decision
-            where, payable = of_booking, outcome in ("mentor_paid", "release")
-        elif isinstance(event, Booking.BookingFailed) or (
-            isinstance(event, Booking.Cancelled) and event.refund
-        ):
-            where, payable = of_booking, False
-        else:
-            return
-        tx.execute(
-            "UPDATE payments SET booking_payable = %(payable)s, last_position = %(position)s, "
-            f"updated_at = %(updated_at)s WHERE {where}",
-            params | {"payable": payable, "position": position, "updated_at": event.timestamp},
-        )
+    if isinstance(event, Payment.PaidOut):
+        return {
+            "status": event.leads_to,
+            "transfer_id": event.transfer_id,
+            "paid_out_at": event_time(event),
+        }
+    if isinstance(event, Payment.PayoutFailed):
+        return {"status": status_after_payout_failure(event.retryable), "payout_error": event.error}
+    if isinstance(event, Payment.PayoutReversed):
+        return {"status": event.leads_to}
+    if isinstance(event, Payment.Disputed):
+        return {"disputed": True}
+    return None
 
-    @staticmethod
-    def _insert(tx: Transaction, position: int, event: Payment.Paid) -> None:
+
+def _booking_keyed(event: DomainEvent) -> bool:
+    """Whether the event changes every accepted payment of its booking (not one by id)."""
+    return isinstance(
+        event,
+        Booking.Rescheduled
+        | Booking.NoShowReported
+        | Booking.NoShowDecided
+        | Booking.BookingFailed,
+    ) or (isinstance(event, Booking.Cancelled) and event.refund)
+
+
+def _accepted_payments(
+    tx: Transaction, events: list[tuple[int, DomainEvent]]
+) -> dict[str, list[str]]:
+    """The stored accepted payments of each booking the batch changes by booking: one query
+    (per 500 bookings) instead of one UPDATE per event."""
+    booking_ids = sorted({str(e.originator_id) for _, e in events if _booking_keyed(e)})
+    found: dict[str, list[str]] = {booking_id: [] for booking_id in booking_ids}
+    for start in range(0, len(booking_ids), 500):
+        chunk = booking_ids[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        rows = tx.execute(
+            "SELECT id, booking_id FROM payments"
+            f" WHERE disposition = %s AND booking_id IN ({marks}) ORDER BY id",
+            [Disposition.ACCEPTED, *chunk],
+        ).fetchall()
+        for row in rows:
+            found[row["booking_id"]].append(row["id"])
+    return found
+
+
+def _booking_changed(fold: _Fold, position: int, event: Booking.Event) -> None:
+    """Follow whether the booking owes its mentor the payment that pays it: from ``Booked``
+    on, until it fails or is cancelled with a refund. A cancellation without a refund leaves it
+    owed: the attendee forfeited the fee. (Only an accepted payment pays the booking;
+    ``Booked`` names it, so a duplicate payment of the booking stays apart.)"""
+    at = event_time(event)
+    if isinstance(event, Booking.Booked):
+        payment_id = str(event.payment_id)
+        session_end = event.__dict__.get("session_end")
+        if session_end is not None:
+            fold.set_columns(payment_id, {"session_end": session_end})
+        fold.update(payment_id, {"booking_payable": True}, position, at)
+        return
+    booking_id = str(event.originator_id)
+    if isinstance(event, Booking.Rescheduled):
+        # The payout moves with the session.
+        for payment_id in fold.accepted_of(booking_id):
+            fold.set_columns(payment_id, {"session_end": event.end})
+        return
+    if isinstance(event, Booking.NoShowReported | Booking.NoShowDecided):
+        outcome = event.outcome if isinstance(event, Booking.NoShowReported) else event.decision
+        payable = outcome in ("mentor_paid", "release")
+    elif _booking_keyed(event):
+        payable = False
+    else:
+        return
+    for payment_id in fold.accepted_of(booking_id):
+        fold.update(payment_id, {"booking_payable": payable}, position, at)
+
+
+_COLUMN_TYPES = column_types(CREATE_PAYMENTS)
+_REFUND = "_refund"  # an update's refunded amount, added to the stored running total
+_REFUND_STATUS = "_refund_status"  # the status follows from that total (a refund came last)
+
+
+class _Fold:
+    """A batch folded per payment: rows to insert (a ``Paid`` and whatever followed it in the
+    batch) and, for rows stored before the batch, the last value of each column changed, the
+    refunds' sum, and whether the status is a refund's (decided on the stored total).
+
+    Whether a row is stored already is looked up once per batch (``stored_ids``): a
+    ``Paid`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
+    changed on a row before its ``Paid`` changed nothing either (no row yet), so the result
+    is that of applying the events one by one.
+    """
+
+    def __init__(self, stored: set[str], accepted: dict[str, list[str]]) -> None:
+        self.stored = stored
+        # Booking id -> its accepted payments: stored ones, then those inserted in the batch.
+        self.accepted = accepted
+        self.inserts: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+
+    def accepted_of(self, booking_id: str) -> list[str]:
+        return list(self.accepted.get(booking_id, ()))
+
+    def insert(self, position: int, event: Payment.Paid) -> None:
+        key = str(event.originator_id)
+        if key in self.stored:
+            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
+        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
+        self.stored.add(key)
         # Owed to no one yet: the booking is at best PENDING until Cal.com books it.
-        tx.execute(
-            """
-            INSERT INTO payments (id, stripe_payment_intent_id, stripe_charge_id, amount, currency,
-                status, disposition, booking_id, mentor_id, paid_at,
-                last_position, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (id) DO NOTHING
-            """,
-            (
-                event.originator_id,
-                event.payment_intent_id,
-                event.charge_id,
-                event.amount,
-                event.currency,
-                event.leads_to,
-                event.disposition,
-                event.booking_id,
-                event.mentor_id,
-                event.paid_at,
-                position,
-                event.timestamp,
-                event.timestamp,
-            ),
-        )
+        self.inserts[key] = {
+            "id": key,
+            "stripe_payment_intent_id": event.payment_intent_id,
+            "stripe_charge_id": event.charge_id,
+            "amount": event.amount,
+            "currency": event.currency,
+            "status": event.leads_to,
+            "disposition": event.disposition,
+            "booking_id": str(event.booking_id),
+            "booking_payable": False,
+            "mentor_id": event.mentor_id,
+            "paid_at": event.paid_at,
+            "session_end": None,
+            "amount_refunded": 0,
+            "disputed": False,
+            "destination_account": None,
+            "transfer_amount": None,
+            "transfer_id": None,
+            "payout_eligible_at": None,
+            "paid_out_at": None,
+            "payout_error": None,
+            "last_position": position,
+            "created_at": event_time(event),
+            "updated_at": event_time(event),
+        }
+        if event.disposition == Disposition.ACCEPTED:
+            booking_id = str(event.booking_id)
+            if booking_id in self.accepted:
+                self.accepted[booking_id].append(key)
 
-    @staticmethod
-    def _update(
-        tx: Transaction,
-        position: int,
-        event: DomainEvent,
-        changes: dict[str, Any],
-        *,
-        refund: bool = False,
+    def _row(self, key: str) -> dict[str, Any]:
+        row = self.inserts.get(key)
+        return row if row is not None else self.updates.setdefault(key, {"id": key})
+
+    def set_columns(self, key: str, changes: dict[str, Any]) -> None:
+        row = self._row(key)
+        row.update(changes)
+        if "status" in changes:
+            row.pop(_REFUND_STATUS, None)
+
+    def update(
+        self, key: str, changes: dict[str, Any], position: int, updated_at: datetime
     ) -> None:
-        if refund:
-            assignments = (
-                "amount_refunded = amount_refunded + %(amount_refunded)s, "
-                # status_after_refund, on the stored running total
-                "status = CASE WHEN amount_refunded + %(amount_refunded)s >= amount "
-                "THEN %(refunded)s ELSE %(partially_refunded)s END"
-            )
+        self.set_columns(key, {**changes, "last_position": position, "updated_at": updated_at})
+
+    def refund(self, key: str, amount: int, position: int, updated_at: datetime) -> None:
+        row = self._row(key)
+        if key in self.inserts:
+            # Status follows from the running total, as in the aggregate.
+            row["amount_refunded"] += amount
+            row["status"] = status_after_refund(row["amount"], row["amount_refunded"])
         else:
-            assignments = ", ".join(f"{column} = %({column})s" for column in changes)
-        if refund:
-            changes = {
-                **changes,
-                "refunded": status_after_refund(1, 1),
-                "partially_refunded": status_after_refund(1, 0),
-            }
-        tx.execute(
-            f"UPDATE payments SET {assignments}, last_position = %(position)s, "
-            "updated_at = %(updated_at)s WHERE id = %(id)s",
-            {
-                **changes,
-                "position": position,
-                "updated_at": event_time(event),
-                "id": event.originator_id,
-            },
+            row[_REFUND] = row.get(_REFUND, 0) + amount
+            row.pop("status", None)
+            row[_REFUND_STATUS] = True
+        row["last_position"] = position
+        row["updated_at"] = updated_at
+
+    def write(self, tx: Transaction) -> None:
+        insert_rows(tx, "payments", _COLUMN_TYPES, list(self.inserts.values()))
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in self.updates.values():
+            by_shape.setdefault(tuple(sorted(row)), []).append(row)
+        for shape, rows in by_shape.items():
+            tx.executemany(_update_statement(shape), rows)
+        self.inserts.clear()
+        self.updates.clear()
+
+
+def _update_statement(shape: tuple[str, ...]) -> str:
+    assignments = [f"{c} = %({c})s" for c in shape if c not in ("id", _REFUND, _REFUND_STATUS)]
+    if _REFUND in shape:
+        assignments.append(f"amount_refunded = amount_refunded + %({_REFUND})s")
+    if _REFUND_STATUS in shape:
+        # status_after_refund, on the stored running total
+        assignments.append(
+            f"status = CASE WHEN amount_refunded + %({_REFUND})s >= amount "
+            f"THEN '{status_after_refund(1, 1)}' ELSE '{status_after_refund(1, 0)}' END"
         )
-
-
-def _set_session_end(
-    tx: Transaction, where: str, params: dict[str, Any], session_end: datetime
-) -> None:
-    tx.execute(
-        f"UPDATE payments SET session_end = %(session_end)s WHERE {where}",
-        params | {"session_end": session_end},
-    )
+    return f"UPDATE payments SET {', '.join(assignments)} WHERE id = %(id)s"
 
 
 def payment_ids_of_booking(tx: Transaction, booking_id: UUID) -> set[UUID]:
