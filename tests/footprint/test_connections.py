@@ -14,11 +14,14 @@ import httpx
 import psycopg
 import pytest
 
+from mentorpay.bootstrap import read_models
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 MAX_IDLE_CONNECTIONS = 20
-FOLLOWERS = 7  # 3 read models + fulfilment, refunds, reservation release, calendar cancellation
+# Every read model and the work dispatcher lead with an advisory lock; the process managers
+# run from the work queue and hold none.
+FOLLOWERS = len(read_models()) + 1
 
 
 def _free_port() -> int:
