@@ -47,6 +47,15 @@ def _listed(stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch) ->
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def _refund_work_queued(stack: Stack, booking_id: str) -> bool:
+    with stack.container.store.transaction() as tx:
+        return bool(
+            tx.execute(
+                "SELECT 1 FROM work_items WHERE process = 'refunds' AND lane = %s", (booking_id,)
+            ).fetchall()
+        )
+
+
 def test_a_payout_failed_for_good_is_paid_once_the_account_is_fixed(
     stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,7 +144,8 @@ def test_a_refund_stripe_refuses_for_good_is_parked_and_a_retry_refunds_once(
     wait_until(lambda: len(stripe_refunds_of(stack, booking_id)) == 1, timeout=20)
     drained(stack)
     assert len(stripe_refunds_of(stack, booking_id)) == 1
-    assert _listed(stack, database_url, monkeypatch) == []
+    # Listed until the payments read model shows the refund.
+    wait_until(lambda: _listed(stack, database_url, monkeypatch) == [], timeout=20)
 
 
 def test_a_failed_booking_whose_refund_did_not_happen_is_listed_and_retried(
@@ -148,13 +158,16 @@ def test_a_failed_booking_whose_refund_did_not_happen_is_listed_and_retried(
     arm_calcom_fault(stack, method="POST", path="/v2/bookings", status=400, message=SLOT_TAKEN)
     assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
     wait_until(lambda: stack.booking(booking_id)["status"] == "REJECTED", timeout=20)
+    # The dispatcher queues the refund work after the read model shows the rejection.
+    wait_until(lambda: _refund_work_queued(stack, booking_id), timeout=20)
     assert _listed(stack, database_url, monkeypatch) == []  # its refund is still queued
     # As if a bug had let the refund work finish without refunding anything.
     with stack.container.store.transaction() as tx:
-        tx.execute(
+        finished = tx.execute(
             "UPDATE work_items SET status = 'done' WHERE process = 'refunds' AND lane = %s",
             (booking_id,),
-        )
+        ).rowcount
+    assert finished >= 1
     refunds.start()
     [item] = wait_until(lambda: _listed(stack, database_url, monkeypatch), timeout=20)
     assert (item["id"], item["kind"]) == (f"refund:{booking_id}", "refund-missing")
