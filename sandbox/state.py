@@ -30,11 +30,12 @@ class SandboxState:
     def add_webhook_endpoint(self, url: str, secret: str) -> None:
         self.stripe.add_webhook_endpoint(url, secret)
 
-    def reset(self) -> None:
-        """Forget everything; seeded demo data comes back."""
+    def reset(self, *, startup_endpoints_too: bool = False) -> None:
+        """Forget everything; seeded demo data comes back. Webhook endpoints given at start-up
+        stay, unless ``startup_endpoints_too`` (a process that shares one sandbox among runs)."""
         self.clock.reset()
         self.faults.reset()
-        self.stripe.reset()
+        self.stripe.reset(startup_endpoints_too=startup_endpoints_too)
         self.calcom.reset()
 
     @asynccontextmanager

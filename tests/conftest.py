@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # reaches outside the process otherwise belongs in this set (or its tests get the mark by hand).
 TESTS = Path(__file__).parent
 INTEGRATION_FIXTURES = frozenset(
-    {"postgres_server_url", "sqlite_url", "database_url", "sandbox", "stack"}
+    {"postgres_server_url", "sqlite_url", "database_url", "shared_sandbox", "sandbox", "stack"}
 )
 
 # Folders whose every test runs the product (servers, browsers, processes): integration as a whole.
@@ -152,12 +152,21 @@ def database_url(request: pytest.FixtureRequest) -> str:
 # The sandbox and the stack import the web apps (about a second): only when a test asks for them.
 
 
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    """A live sandbox on an ephemeral loopback port, fresh for each test."""
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[RunningSandbox]:
+    """One sandbox server for the session; tests get it through ``sandbox`` or ``stack``."""
     from tests.support.sandbox_server import running_sandbox
 
     with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(shared_sandbox: RunningSandbox) -> Iterator[RunningSandbox]:
+    """A live sandbox on an ephemeral loopback port, as fresh for each test as a new one."""
+    from tests.support.sandbox_server import reset_for_one_test
+
+    with reset_for_one_test(shared_sandbox) as running:
         yield running
 
 
@@ -177,10 +186,13 @@ def stack_work() -> WorkSettings:
 
 @pytest.fixture
 def stack(
-    database_url: str, stack_settings: dict[str, Any], stack_work: WorkSettings
+    database_url: str,
+    stack_settings: dict[str, Any],
+    stack_work: WorkSettings,
+    sandbox: RunningSandbox,
 ) -> Iterator[Stack]:
     """The sandbox, the API and its workers over real HTTP, on both stores."""
     from tests.support.stack import running_stack
 
-    with running_stack(database_url, stack_work, **stack_settings) as running:
+    with running_stack(database_url, stack_work, sandbox=sandbox, **stack_settings) as running:
         yield running

@@ -61,10 +61,10 @@ class StripeEmulator:
         """
         self.webhooks.add_endpoint(url, secret, keep_on_reset=keep_on_reset)
 
-    def reset(self) -> None:
+    def reset(self, *, startup_endpoints_too: bool = False) -> None:
         """Forget every object, event, idempotency key and delivery; re-seed the demo data."""
         with self.lock:
-            self.webhooks.reset()
+            self.webhooks.reset(startup_endpoints_too=startup_endpoints_too)
             self._fresh_state()
 
     def start(self) -> None:

@@ -91,13 +91,18 @@ class WebhookDispatcher:
         with self._cond:
             return list(self._endpoints)
 
-    def reset(self) -> None:
-        """Forget queued deliveries, the attempt log and the endpoints tests registered."""
+    def reset(self, *, startup_endpoints_too: bool = False) -> None:
+        """Forget queued deliveries, the attempt log and the endpoints tests registered (and
+        those given at start-up, when asked)."""
         with self._cond:
             self._generation += 1
             self._queue.clear()
             self._attempts.clear()
-            self._endpoints = {u: e for u, e in self._endpoints.items() if e.keep_on_reset}
+            self._endpoints = {
+                u: e
+                for u, e in self._endpoints.items()
+                if e.keep_on_reset and not startup_endpoints_too
+            }
 
     # Publishing ----------------------------------------------------------------------------
 

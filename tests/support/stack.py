@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +19,8 @@ from mentorpay.settings import Settings
 from projections.catalog_file import read_catalog_file
 from projections.follower import RetryPolicy
 from projections.work_pool import WorkSettings
-from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
+from tests.support.sandbox_server import RunningSandbox, running_sandbox
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
 WEBHOOK_SECRET = "whsec_flow_tests"
@@ -121,23 +121,26 @@ def settings_for(database_url: str, sandbox_url: str, **overrides: Any) -> Setti
 
 @contextmanager
 def running_stack(
-    database_url: str, work: WorkSettings = FLOW_WORK, **settings: Any
+    database_url: str,
+    work: WorkSettings = FLOW_WORK,
+    *,
+    sandbox: RunningSandbox | None = None,
+    **settings: Any,
 ) -> Iterator[Stack]:
-    """A fresh sandbox, then the API and its workers on ``database_url``, torn down on exit."""
-    sandbox_state = SandboxState()
-    with BackgroundServer(create_sandbox_app(sandbox_state)) as sandbox_server:
+    """The API and its workers on ``database_url``, torn down on exit, against ``sandbox`` (a
+    fresh one of its own when not given)."""
+    with ExitStack() as resources:
+        if sandbox is None:
+            sandbox = resources.enter_context(running_sandbox())
         container = build_container(
-            settings_for(database_url, sandbox_server.url, **settings),
-            poll_interval=0.2,
-            work=work,
+            settings_for(database_url, sandbox.url, **settings), poll_interval=0.2, work=work
         )
-        try:
-            container.catalog.load(read_catalog_file(DEMO_CATALOG))
-            container.start_workers()
-            with BackgroundServer(create_app(container.api_services())) as api_server:
-                sandbox_state.add_webhook_endpoint(
-                    f"{api_server.url}/api/webhooks/stripe", WEBHOOK_SECRET
-                )
-                yield Stack(api_server.url, sandbox_server.url, container, sandbox_state)
-        finally:
-            container.close()
+        resources.callback(container.close)
+        container.catalog.load(read_catalog_file(DEMO_CATALOG))
+        container.start_workers()
+        api_server = resources.enter_context(BackgroundServer(create_app(container.api_services())))
+        # Goes with the sandbox's next reset, when the sandbox is shared.
+        sandbox.state.stripe.add_webhook_endpoint(
+            f"{api_server.url}/api/webhooks/stripe", WEBHOOK_SECRET, keep_on_reset=False
+        )
+        yield Stack(api_server.url, sandbox.url, container, sandbox.state)
