@@ -208,3 +208,48 @@ def test_the_mentor_reports_that_the_attendee_did_not_show(
     # The attendee sees what was recorded.
     page.goto("/bookings")
     newest_row(page).get_by_text("Recorded that you did not attend").wait_for()
+
+
+def test_a_phone_reschedules_with_the_keyboard(
+    page: Any, browser: Any, web_stack: LiveStack, tmp_path: Path
+) -> None:
+    booking = book_on_the_page(page, web_stack, Steps(page, tmp_path / "desk"), last=True)
+    device = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    context = browser.new_context(
+        **device, timezone_id="Asia/Tokyo", locale="en-GB", base_url=web_stack.api_url
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    steps = Steps(page, tmp_path)
+    try:
+        page.goto("/bookings")
+        newest_row(page).get_by_role("button", name="Reschedule").focus()
+        page.keyboard.press("Enter")
+        form = newest_row(page).get_by_role("form", name=re.compile("^Reschedule"))
+        days = form.get_by_role("group", name="Pick a day").get_by_role("radio")
+        days.first.wait_for()
+        assert form.get_by_text("Times are in your time zone, Asia/Tokyo").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # Arrows choose the day, Tab moves to its times, Space picks one, Tab then Enter moves it.
+        days.first.focus()
+        page.keyboard.press("ArrowRight")
+        assert days.nth(1).is_checked()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        new_time = form.get_by_role("group", name=re.compile("^Pick a time on")).get_by_role(
+            "radio"
+        )
+        assert new_time.first.is_checked()
+        chosen = str(new_time.first.get_attribute("value"))
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Move to this time"
+        steps.shot("phone-reschedule")
+        page.keyboard.press("Enter")
+        notice = page.get_by_role("status").filter(has_text="Rescheduled.")
+        notice.wait_for()
+        steps.shot("phone-rescheduled")
+        assert "(Asia/Tokyo)" in notice.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert utc(newest_booking(web_stack)["start"]) == utc(chosen) != utc(booking["start"])
+    finally:
+        context.close()
