@@ -27,6 +27,7 @@ from ledger import BookingNotFound, PaymentNotFound
 from processes.services.access import party_to
 from processes.services.checkout import CheckoutRequest
 from projections.bookings import bookings_of_mentor, bookings_of_user, recent_bookings
+from projections.no_shows import claims_of
 
 router = APIRouter(prefix="/api")
 IdempotencyKey = Annotated[
@@ -191,8 +192,12 @@ def list_my_bookings(
     c: Annotated[ApiServices, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[BookingView]:
-    # Read your own writes: the read model catches up to the ledger as it is now.
-    c.read_models["bookings"].wait_for(c.head_position(), timeout=5.0)
+    # Read your own writes: the read models catch up to the ledger as it is now.
+    head = c.head_position()
+    c.read_models["bookings"].wait_for(head, timeout=5.0)
+    no_shows = c.read_models.get("no_shows")
+    if no_shows is not None:
+        no_shows.wait_for(head, timeout=5.0)
     # The bookings the caller may read (the same rule as for one booking): an attendee's own,
     # a mentor's sessions, every booking for an admin, none for finance.
     with c.store.transaction(readonly=True) as tx:
@@ -204,4 +209,5 @@ def list_my_bookings(
             rows = recent_bookings(tx, limit)
         else:
             rows = []
-    return [row_view(row) for row in rows]
+        claims = claims_of(tx, [row["id"] for row in rows]) if no_shows is not None else {}
+    return [row_view(row, claims.get(row["id"])) for row in rows]

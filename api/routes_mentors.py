@@ -17,7 +17,10 @@ from api.auth import Principal, require_roles
 from api.dependencies import ApiServices, services
 from api.openapi_docs import responses
 from api.problems import Problem
+from api.schemas import NoShowState
+from api.views import claim_state
 from projections.earnings import mentor_bookings, mentor_earnings
+from projections.no_shows import claims_of
 
 router = APIRouter(prefix="/api/mentors/me")
 _ERRORS = responses(403, s403="Not a mentor")
@@ -56,6 +59,7 @@ class SessionView(BaseModel):
     attendeeName: str
     amount: int
     currency: str
+    noShow: NoShowState | None = None  # a recorded no-show and where its claim stands
 
 
 class MentorBookingsView(BaseModel):
@@ -122,10 +126,11 @@ def my_bookings(
     c: Annotated[ApiServices, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> MentorBookingsView:
-    _caught_up(c, "bookings")
+    _caught_up(c, "bookings", "no_shows")
     now = datetime.now(UTC)
     with c.store.transaction(readonly=True) as tx:
         rows = mentor_bookings(tx, mentor.sub, limit)
+        claims = claims_of(tx, [row["id"] for row in rows]) if "no_shows" in c.read_models else {}
     sessions = [
         (
             row,
@@ -138,6 +143,7 @@ def my_bookings(
                 attendeeName=row["attendee_name"],
                 amount=row["amount"],
                 currency=row["currency"],
+                noShow=claim_state(claims.get(row["id"])),
             ),
         )
         for row in rows

@@ -145,6 +145,12 @@ class PaymentView(BaseModel):
     paidAt: datetime
 
 
+class NoShowState(BaseModel):
+    party: str  # who did not show: attendee | mentor
+    reportedBy: str  # user | mentor | admin
+    outcome: str  # mentor_paid | claim_open (an admin decides) | refund | release
+
+
 class BookingView(BaseModel):
     id: str
     status: str
@@ -163,6 +169,7 @@ class BookingView(BaseModel):
     failureReason: str | None
     createdAt: datetime
     payment: PaymentView | None = None
+    noShow: NoShowState | None = None  # a recorded no-show and where its claim stands
 
 
 class SlotView(BaseModel):

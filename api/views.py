@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas import BookingView, PaymentView
+from api.schemas import BookingView, NoShowState, PaymentView
 from ledger import Booking, Payment
 
 
-def row_view(row: dict[str, Any]) -> BookingView:
-    """A booking as the read model has it (the list's one query, no per-booking ledger read)."""
+def claim_state(claim: dict[str, Any] | None) -> NoShowState | None:
+    """A row of the ``no_show_claims`` read model as the API shows it."""
+    if claim is None:
+        return None
+    return NoShowState(
+        party=claim["party"], reportedBy=claim["reported_by"], outcome=claim["status"]
+    )
+
+
+def row_view(row: dict[str, Any], claim: dict[str, Any] | None = None) -> BookingView:
+    """A booking as the read models have it (the list's queries, no per-booking ledger read)."""
     return BookingView(
         id=row["id"],
         status=row["status"],
@@ -27,6 +36,7 @@ def row_view(row: dict[str, Any]) -> BookingView:
         calcomBookingUid=row["calcom_booking_uid"],
         failureReason=row["failure_reason"],
         createdAt=row["created_at"],
+        noShow=claim_state(claim),
     )
 
 
@@ -62,4 +72,15 @@ def booking_view(booking: Booking, payment: PaymentView | None = None) -> Bookin
         failureReason=booking.failure_reason,
         createdAt=booking.created_on,
         payment=payment,
+        noShow=_no_show(booking),
+    )
+
+
+def _no_show(booking: Booking) -> NoShowState | None:
+    if booking.no_show_party is None or booking.no_show_by is None:
+        return None
+    return NoShowState(
+        party=booking.no_show_party,
+        reportedBy=booking.no_show_by,
+        outcome=booking.no_show_outcome or "",
     )

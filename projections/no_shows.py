@@ -79,3 +79,15 @@ def open_claims(tx: Transaction, limit: int = 100) -> list[dict[str, Any]]:
         "SELECT * FROM no_show_claims WHERE status = %s ORDER BY reported_at, booking_id LIMIT %s",
         (OPEN, limit),
     ).fetchall()
+
+
+def claims_of(tx: Transaction, booking_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The recorded no-shows of these bookings, by booking id (one query per 500 ids)."""
+    found: dict[str, dict[str, Any]] = {}
+    for first in range(0, len(booking_ids), 500):
+        chunk = booking_ids[first : first + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        sql = f"SELECT * FROM no_show_claims WHERE booking_id IN ({marks})"
+        rows = tx.execute(sql, chunk).fetchall()
+        found.update({row["booking_id"]: row for row in rows})
+    return found

@@ -11,6 +11,8 @@ export type Slot = Schemas["SlotView"];
 export type CheckoutSession = Schemas["CheckoutSessionResponse"];
 export type Confirmation = Schemas["ConfirmResponse"];
 export type Cancellation = Schemas["CancellationView"];
+export type NoShowState = Schemas["NoShowState"];
+export type NoShowReport = Schemas["NoShowView"];
 export type ApiClient = Client<paths>;
 
 /** A client that sends `token` as the Bearer credential on every call. */

@@ -539,6 +539,7 @@ export interface components {
              */
             createdAt: string;
             payment?: components["schemas"]["PaymentView"] | null;
+            noShow?: components["schemas"]["NoShowState"] | null;
         };
         /**
          * CancelRequest
@@ -738,6 +739,15 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** NoShowState */
+        NoShowState: {
+            /** Party */
+            party: string;
+            /** Reportedby */
+            reportedBy: string;
+            /** Outcome */
+            outcome: string;
+        };
         /** NoShowView */
         NoShowView: {
             /** Bookingid */
@@ -837,6 +847,7 @@ export interface components {
             amount: number;
             /** Currency */
             currency: string;
+            noShow?: components["schemas"]["NoShowState"] | null;
         };
         /**
          * SlotView

@@ -1,7 +1,7 @@
 // The booking form: a mentor's session, its free slots grouped by day in the visitor's time
-// zone, name and email with the API's field-level errors, and "Book and Pay", which opens a
-// checkout (createCheckoutSession) and hands its client secret on.
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+// zone (SlotPicker), name and email with the API's field-level errors, and "Book and Pay",
+// which opens a checkout (createCheckoutSession) and hands its client secret on.
+import { useMemo, useState, type FormEvent } from "react";
 import {
   asProblem,
   fieldErrors,
@@ -10,11 +10,9 @@ import {
   type CheckoutSession,
   type EventType,
   type Problem,
-  type Slot,
 } from "../api/client";
-import { day, dayKey, money, shortDay, time, visitorTimeZone } from "../format";
-
-const DAYS_AHEAD = 14;
+import { money, visitorTimeZone } from "../format";
+import { SlotPicker, useFreeSlots } from "./SlotPicker";
 
 interface Props {
   api: ApiClient;
@@ -25,8 +23,6 @@ interface Props {
 export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
   const timeZone = useMemo(visitorTimeZone, []);
   const [eventTypeId, setEventTypeId] = useState<number | undefined>(eventTypes[0]?.id);
-  const [slots, setSlots] = useState<Slot[] | null>(null);
-  const [slotError, setSlotError] = useState<string | null>(null);
   const [start, setStart] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
@@ -34,35 +30,7 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
   const [busy, setBusy] = useState(false);
   const eventType = eventTypes.find((candidate) => candidate.id === eventTypeId);
 
-  useEffect(() => {
-    if (eventTypeId === undefined) return;
-    let current = true;
-    setSlots(null);
-    setStart(null);
-    setSlotError(null);
-    const from = new Date(Date.now() + 60 * 60 * 1000);
-    const to = new Date(from.getTime() + DAYS_AHEAD * 24 * 60 * 60 * 1000);
-    api
-      .GET("/api/event-types/{event_type_id}/slots", {
-        params: {
-          path: { event_type_id: eventTypeId },
-          query: { start: from.toISOString(), end: to.toISOString(), timeZone },
-        },
-      })
-      .then(({ data, error, response }) => {
-        if (!current) return;
-        if (data) setSlots(data);
-        else setSlotError(problemText(asProblem(error, response)));
-      });
-    return () => {
-      current = false;
-    };
-  }, [api, eventTypeId, timeZone]);
-
-  const days = useMemo(() => groupByDay(slots ?? [], timeZone), [slots, timeZone]);
-  const [chosenDay, setChosenDay] = useState<string | null>(null);
-  const shownDay = days.some(([key]) => key === chosenDay) ? chosenDay : (days[0]?.[0] ?? null);
-  const dayKeyed = days.find(([key]) => key === shownDay);
+  const free = useFreeSlots(api, eventTypeId, timeZone);
   const fields = fieldErrors(problem);
   const nameError = fields["attendee.name"];
   const emailError = fields["attendee.email"];
@@ -91,7 +59,10 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
       <select
         id="event-type"
         value={eventTypeId ?? ""}
-        onChange={(event) => setEventTypeId(Number(event.target.value))}
+        onChange={(event) => {
+          setEventTypeId(Number(event.target.value));
+          setStart(null);
+        }}
       >
         {eventTypes.map((type) => (
           <option key={type.id} value={type.id}>
@@ -106,50 +77,7 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
         </p>
       )}
 
-      <fieldset className="slots">
-        <legend>Pick a day</legend>
-        {slotError && <p role="alert" className="error">{slotError}</p>}
-        {!slots && !slotError && <p aria-live="polite">Loading free times…</p>}
-        {slots && slots.length === 0 && <p>No free times in the next {DAYS_AHEAD} days.</p>}
-        <div className="days">
-          {days.map(([key, daySlots]) => (
-            <label key={key} className={key === shownDay ? "choice chosen" : "choice"}>
-              <input
-                type="radio"
-                name="day"
-                value={key}
-                checked={key === shownDay}
-                onChange={() => setChosenDay(key)}
-              />
-              {shortDay(daySlots[0]!.start, timeZone)}
-            </label>
-          ))}
-        </div>
-      </fieldset>
-      {dayKeyed && (
-        <fieldset className="slots">
-          <legend>Pick a time on {day(dayKeyed[1][0]!.start, timeZone)}</legend>
-          <div className="times">
-            {dayKeyed[1].map((slot) => (
-              <label key={slot.start} className={slot.start === start ? "choice chosen" : "choice"}>
-                <input
-                  type="radio"
-                  name="slot"
-                  value={slot.start}
-                  checked={slot.start === start}
-                  onChange={() => setStart(slot.start)}
-                />
-                {time(slot.start, timeZone)}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-      )}
-      {start && (
-        <p className="chosen-slot" aria-live="polite">
-          Your choice: {day(start, timeZone)}, {time(start, timeZone)}
-        </p>
-      )}
+      <SlotPicker free={free} timeZone={timeZone} value={start} onChange={setStart} name="book" />
 
       <label htmlFor="name">Your name</label>
       <input
@@ -181,13 +109,4 @@ export function BookingEmbed({ api, eventTypes, onCheckout }: Props) {
       {!start && <p className="muted">Pick a time to continue.</p>}
     </form>
   );
-}
-
-function groupByDay(slots: Slot[], timeZone: string): [string, Slot[]][] {
-  const days = new Map<string, Slot[]>();
-  for (const slot of slots) {
-    const key = dayKey(slot.start, timeZone);
-    days.set(key, [...(days.get(key) ?? []), slot]);
-  }
-  return [...days.entries()];
 }

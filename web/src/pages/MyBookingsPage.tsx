@@ -7,10 +7,14 @@ import {
   type Cancellation,
   type EventType,
 } from "../api/client";
-import { money, when } from "../format";
-import { statusWords } from "../status";
+import { NoShowAction } from "../components/NoShowAction";
+import { Reschedule } from "../components/Reschedule";
+import { money, visitorTimeZone, when } from "../format";
+import { noShowWords, statusWords } from "../status";
 
 const CANCELLABLE = new Set(["ACCEPTED", "PENDING"]);
+
+type Action = "cancel" | "reschedule" | null;
 
 interface Props {
   api: ApiClient;
@@ -53,7 +57,17 @@ export function MyBookingsPage({ api, eventTypes }: Props) {
       )}
       <ul className="bookings">
         {bookings?.map((booking) => (
-          <BookingRow key={booking.id} booking={booking} eventTypes={eventTypes} onCancel={cancel} />
+          <BookingRow
+            key={booking.id}
+            api={api}
+            booking={booking}
+            eventTypes={eventTypes}
+            onCancel={cancel}
+            onChanged={async (words) => {
+              setNotice(words);
+              await load();
+            }}
+          />
         ))}
       </ul>
     </section>
@@ -61,17 +75,23 @@ export function MyBookingsPage({ api, eventTypes }: Props) {
 }
 
 function BookingRow({
+  api,
   booking,
   eventTypes,
   onCancel,
+  onChanged,
 }: {
+  api: ApiClient;
   booking: Booking;
   eventTypes: EventType[];
   onCancel: (booking: Booking) => Promise<void>;
+  onChanged: (words: string) => Promise<void>;
 }) {
-  const [asking, setAsking] = useState(false);
+  const [action, setAction] = useState<Action>(null);
   const type = eventTypes.find((candidate) => candidate.id === booking.eventTypeId);
   const title = type ? `${type.title} with ${type.mentor.name}` : `Event type ${booking.eventTypeId}`;
+  const booked = booking.status === "ACCEPTED" && !booking.noShow;
+  const started = Date.now() >= Date.parse(booking.start);
   return (
     <li>
       <h2>{title}</h2>
@@ -80,18 +100,60 @@ function BookingRow({
         <span className="status">{statusWords(booking)}</span> ·{" "}
         {money(booking.amount, booking.currency)}
       </p>
-      {CANCELLABLE.has(booking.status) && !asking && (
-        <button type="button" className="secondary" onClick={() => setAsking(true)}>
-          Cancel this session
-        </button>
+      {booking.noShow && <p className="status">{noShowWords(booking.noShow, "attendee")}</p>}
+      {action === null && (
+        <div className="actions">
+          {booked && !started && (
+            <button type="button" className="secondary" onClick={() => setAction("reschedule")}>
+              Reschedule
+            </button>
+          )}
+          {CANCELLABLE.has(booking.status) && !booking.noShow && (
+            <button type="button" className="secondary" onClick={() => setAction("cancel")}>
+              Cancel this session
+            </button>
+          )}
+        </div>
       )}
-      {asking && (
+      {booked && started && (
+        <NoShowAction
+          api={api}
+          bookingId={booking.id}
+          title={title}
+          choices={[
+            {
+              party: "mentor",
+              label: "Report that the mentor did not show",
+              consequence:
+                "Report that the mentor did not show up? The mentor is not paid while an administrator reviews your claim; if it is upheld you are refunded in full.",
+            },
+          ]}
+          onReported={(report) => {
+            const state = report.booking.noShow;
+            void onChanged(state ? noShowWords(state, "attendee") : "Reported.");
+          }}
+        />
+      )}
+      {action === "reschedule" && (
+        <Reschedule
+          api={api}
+          booking={booking}
+          title={title}
+          onClose={() => setAction(null)}
+          onMoved={(moved) => {
+            setAction(null);
+            const timeZone = visitorTimeZone();
+            void onChanged(`Rescheduled. ${title} is now ${when(moved.start, moved.end, timeZone)}.`);
+          }}
+        />
+      )}
+      {action === "cancel" && (
         <div role="group" aria-label={`Cancel ${title}?`} className="confirm">
           <p>Cancel this session? A cancellation early enough is refunded in full.</p>
-          <button type="button" className="danger" onClick={() => void onCancel(booking).then(() => setAsking(false))}>
+          <button type="button" className="danger" onClick={() => void onCancel(booking).then(() => setAction(null))}>
             Yes, cancel it
           </button>{" "}
-          <button type="button" className="secondary" onClick={() => setAsking(false)}>
+          <button type="button" className="secondary" onClick={() => setAction(null)}>
             Keep it
           </button>
         </div>
