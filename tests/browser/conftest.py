@@ -1,5 +1,5 @@
-"""One product stack serving the freshly built web app, and Debian's chromium driven by
-Playwright (never a downloaded browser), for the whole module."""
+"""The web app built once for the session; per module, one product stack serving it and Debian's
+chromium driven by Playwright (never a downloaded browser); per test, a desktop or a phone page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def _require(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vite = WEB / "node_modules" / ".bin" / "vite"
     _require(shutil.which("node") is not None and vite.exists(), "node and web/node_modules")
@@ -76,3 +77,27 @@ class Steps:
         path = self.folder / f"{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
         return path
+
+
+# The visitor's time zone on a desktop, unlike either mentor's; the phone is elsewhere again.
+TIME_ZONE = "America/New_York"
+PHONE_TIME_ZONE = "Asia/Tokyo"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def page(browser: Any, web_stack: LiveStack) -> Iterator[Any]:
+    context = browser.new_context(timezone_id=TIME_ZONE, locale="en-US", base_url=web_stack.api_url)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Any, web_stack: LiveStack) -> Iterator[Any]:
+    context = browser.new_context(
+        **PHONE, timezone_id=PHONE_TIME_ZONE, locale="en-GB", base_url=web_stack.api_url
+    )
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()

@@ -4,9 +4,7 @@ the sandbox (whose Stripe.js stand-in mounts the sandbox checkout in an iframe).
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,53 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import Steps
+from tests.browser.booking_steps import booked_words, choose_slot_and_fill, pay, times
+from tests.browser.conftest import PHONE_TIME_ZONE, TIME_ZONE, Steps
 from tests.support.live_stack import LiveStack
 
 # Drives a real chromium against the stack on loopback.
 pytestmark = pytest.mark.integration
-
-TIME_ZONE = "America/New_York"  # the visitor's, unlike either mentor's
-
-
-@pytest.fixture
-def page(browser: Any, web_stack: LiveStack) -> Iterator[Any]:
-    context = browser.new_context(timezone_id=TIME_ZONE, locale="en-US", base_url=web_stack.api_url)
-    context.set_default_timeout(20_000)
-    yield context.new_page()
-    context.close()
-
-
-def choose_slot_and_fill(page: Any, steps: Steps, last: bool = False) -> None:
-    page.goto("/")
-    days = page.get_by_role("group", name="Pick a day").get_by_role("radio")
-    days.first.wait_for()
-    assert page.get_by_text(f"Times are in your time zone, {TIME_ZONE}").is_visible()
-    (days.last if last else days.first).check()
-    times(page).first.check()
-    steps.shot("slot")
-    page.get_by_label("Your name").fill("Alan Turing")
-    page.get_by_label("Your email").fill("alan@example.com")
-    steps.shot("filled")
-    page.get_by_role("button", name="Book and Pay").click()
-
-
-def times(page: Any) -> Any:
-    return page.get_by_role("group", name=re.compile("^Pick a time on")).get_by_role("radio")
-
-
-def pay(page: Any, steps: Steps, card: str) -> Any:
-    checkout = page.frame_locator("iframe[title^='Secure checkout']")
-    checkout.get_by_label("Card number").fill(card)
-    steps.shot(f"card-{card[-4:]}")
-    checkout.get_by_role("button", name=re.compile(r"^Pay")).click()
-    return checkout
-
-
-def booked_words(page: Any, steps: Steps) -> str:
-    page.get_by_role("heading", name="You are booked").wait_for()
-    steps.shot("confirmation")
-    return str(page.locator("main").inner_text())
 
 
 def test_book_and_pay_with_4242(page: Any, tmp_path: Path) -> None:
@@ -180,53 +137,41 @@ def test_the_mentor_sees_upcoming_sessions_and_earnings(page: Any, tmp_path: Pat
 
 
 def test_a_phone_books_with_the_keyboard_and_sees_field_errors(
-    browser: Any, web_stack: LiveStack, tmp_path: Path
+    phone_page: Any, tmp_path: Path
 ) -> None:
-    device = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-    context = browser.new_context(
-        **device, timezone_id="Asia/Tokyo", locale="en-GB", base_url=web_stack.api_url
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = phone_page
     steps = Steps(page, tmp_path)
-    try:
-        page.goto("/")
-        days = page.get_by_role("group", name="Pick a day").get_by_role("radio")
-        days.first.wait_for()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        steps.shot("phone-days")
-        # The keyboard alone: arrows choose the day, Tab moves to its times, Space picks one.
-        days.first.focus()
-        page.keyboard.press("ArrowRight")
-        assert days.nth(1).is_checked()
-        page.keyboard.press("Tab")
-        page.keyboard.press("Space")
-        assert times(page).first.is_checked()
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.id") == "name"
-        page.keyboard.type("Alan Turing")
-        page.keyboard.press("Tab")
-        page.keyboard.type("not-an-email")
-        page.keyboard.press("Enter")  # submits the form
-        error = page.locator("#email-error")
-        error.wait_for()
-        assert "email" in error.inner_text().lower()
-        assert page.get_by_label("Your email").get_attribute("aria-invalid") == "true"
-        steps.shot("phone-field-error")
-        page.get_by_label("Your email").fill("alan@example.com")
-        page.get_by_role("button", name="Book and Pay").click()
-        pay(page, steps, "4242 4242 4242 4242")
-        words = booked_words(page, steps)
-        assert "(Asia/Tokyo)" in words
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    finally:
-        context.close()
+    page.goto("/")
+    days = page.get_by_role("group", name="Pick a day").get_by_role("radio")
+    days.first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    steps.shot("phone-days")
+    # The keyboard alone: arrows choose the day, Tab moves to its times, Space picks one.
+    days.first.focus()
+    page.keyboard.press("ArrowRight")
+    assert days.nth(1).is_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert times(page).first.is_checked()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "name"
+    page.keyboard.type("Alan Turing")
+    page.keyboard.press("Tab")
+    page.keyboard.type("not-an-email")
+    page.keyboard.press("Enter")  # submits the form
+    error = page.locator("#email-error")
+    error.wait_for()
+    assert "email" in error.inner_text().lower()
+    assert page.get_by_label("Your email").get_attribute("aria-invalid") == "true"
+    steps.shot("phone-field-error")
+    page.get_by_label("Your email").fill("alan@example.com")
+    page.get_by_role("button", name="Book and Pay").click()
+    pay(page, steps, "4242 4242 4242 4242")
+    words = booked_words(page, steps)
+    assert f"({PHONE_TIME_ZONE})" in words
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("api.docs") is None,
-    reason="depends on api/docs.py serving the Swagger UI assets locally (another change)",
-)
 def test_docs_render_offline(page: Any, web_stack: LiveStack, tmp_path: Path) -> None:
     def offline(route: Any) -> None:
         host = route.request.url.split("/")[2].split(":")[0]

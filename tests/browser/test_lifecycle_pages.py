@@ -18,8 +18,8 @@ import pytest
 from api.dependencies import ApiServices
 from mentorpay.web_app import DEMO_USER
 from processes.services.no_shows import NoShowService
-from tests.browser.conftest import Steps
-from tests.browser.test_booking_pages import TIME_ZONE, booked_words, choose_slot_and_fill, pay
+from tests.browser.booking_steps import booked_words, choose_slot_and_fill, pay
+from tests.browser.conftest import PHONE_TIME_ZONE, TIME_ZONE, Steps
 from tests.support.live_stack import LiveStack
 from tests.support.waiting import wait_until
 
@@ -27,14 +27,6 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 CLAIM_WINDOW = timedelta(hours=24)
-
-
-@pytest.fixture
-def page(browser: Any, web_stack: LiveStack) -> Iterator[Any]:
-    context = browser.new_context(timezone_id=TIME_ZONE, locale="en-US", base_url=web_stack.api_url)
-    context.set_default_timeout(20_000)
-    yield context.new_page()
-    context.close()
 
 
 def api(stack: LiveStack, sub: str = DEMO_USER, role: str = "user") -> httpx.Client:
@@ -211,45 +203,35 @@ def test_the_mentor_reports_that_the_attendee_did_not_show(
 
 
 def test_a_phone_reschedules_with_the_keyboard(
-    page: Any, browser: Any, web_stack: LiveStack, tmp_path: Path
+    page: Any, phone_page: Any, web_stack: LiveStack, tmp_path: Path
 ) -> None:
     booking = book_on_the_page(page, web_stack, Steps(page, tmp_path / "desk"), last=True)
-    device = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-    context = browser.new_context(
-        **device, timezone_id="Asia/Tokyo", locale="en-GB", base_url=web_stack.api_url
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = phone_page
     steps = Steps(page, tmp_path)
-    try:
-        page.goto("/bookings")
-        newest_row(page).get_by_role("button", name="Reschedule").focus()
-        page.keyboard.press("Enter")
-        form = newest_row(page).get_by_role("form", name=re.compile("^Reschedule"))
-        days = form.get_by_role("group", name="Pick a day").get_by_role("radio")
-        days.first.wait_for()
-        assert form.get_by_text("Times are in your time zone, Asia/Tokyo").is_visible()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        # Arrows choose the day, Tab moves to its times, Space picks one, Tab then Enter moves it.
-        days.first.focus()
-        page.keyboard.press("ArrowRight")
-        assert days.nth(1).is_checked()
-        page.keyboard.press("Tab")
-        page.keyboard.press("Space")
-        new_time = form.get_by_role("group", name=re.compile("^Pick a time on")).get_by_role(
-            "radio"
-        )
-        assert new_time.first.is_checked()
-        chosen = str(new_time.first.get_attribute("value"))
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.textContent") == "Move to this time"
-        steps.shot("phone-reschedule")
-        page.keyboard.press("Enter")
-        notice = page.get_by_role("status").filter(has_text="Rescheduled.")
-        notice.wait_for()
-        steps.shot("phone-rescheduled")
-        assert "(Asia/Tokyo)" in notice.inner_text()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert utc(newest_booking(web_stack)["start"]) == utc(chosen) != utc(booking["start"])
-    finally:
-        context.close()
+    page.goto("/bookings")
+    newest_row(page).get_by_role("button", name="Reschedule").focus()
+    page.keyboard.press("Enter")
+    form = newest_row(page).get_by_role("form", name=re.compile("^Reschedule"))
+    days = form.get_by_role("group", name="Pick a day").get_by_role("radio")
+    days.first.wait_for()
+    assert form.get_by_text(f"Times are in your time zone, {PHONE_TIME_ZONE}").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # Arrows choose the day, Tab moves to its times, Space picks one, Tab then Enter moves it.
+    days.first.focus()
+    page.keyboard.press("ArrowRight")
+    assert days.nth(1).is_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    new_time = form.get_by_role("group", name=re.compile("^Pick a time on")).get_by_role("radio")
+    assert new_time.first.is_checked()
+    chosen = str(new_time.first.get_attribute("value"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Move to this time"
+    steps.shot("phone-reschedule")
+    page.keyboard.press("Enter")
+    notice = page.get_by_role("status").filter(has_text="Rescheduled.")
+    notice.wait_for()
+    steps.shot("phone-rescheduled")
+    assert f"({PHONE_TIME_ZONE})" in notice.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert utc(newest_booking(web_stack)["start"]) == utc(chosen) != utc(booking["start"])
