@@ -3,6 +3,7 @@ for a booking, and waiting until the process managers have done their work."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -70,7 +71,16 @@ def book_and_pay(stack: Stack, skip: int) -> str:
     return str(checkout["bookingId"])
 
 
-def drained(stack: Stack) -> None:
-    head = stack.container.ledger.recorder.max_notification_id() or 0
-    for name, worker in stack.container.processes.items():
-        assert worker.wait_for(head, timeout=30), f"{name} did not finish its work"
+def drained(stack: Stack, timeout: float = 30.0) -> None:
+    """Every process manager and every read model is done with the log, including the events
+    their own work recorded meanwhile (a refund's ``Refunded``, say)."""
+    container = stack.container
+    waiting_on = {**container.processes, **container.projections}
+    deadline = time.monotonic() + timeout
+    while True:
+        head = container.ledger.recorder.max_notification_id() or 0
+        for name, worker in waiting_on.items():
+            left = max(deadline - time.monotonic(), 0.0)
+            assert worker.wait_for(head, timeout=left), f"{name} did not finish its work"
+        if (container.ledger.recorder.max_notification_id() or 0) == head:
+            return

@@ -65,7 +65,8 @@ class Cluster:
         worker = Worker(process)
         threading.Thread(target=_collect, args=(worker,), daemon=True).start()
         self.workers.append(worker)
-        wait_until(lambda: worker.started or worker.process.poll() is not None, timeout=30)
+        # A minute: on a loaded machine a new Python process takes long to import the product.
+        wait_until(lambda: worker.started or worker.process.poll() is not None, timeout=60)
         assert worker.process.poll() is None, "\n".join(worker.lines)
         return worker
 
