@@ -5,7 +5,11 @@ Creates a scratch database (dropped at the end) on the server named by
 measures, with 1 and 8 threads:
 
 - ``record_payment`` commands/s: each on a booking requested beforehand, so only the
-  command is timed (load payment + booking, decide, save 2 events in one transaction);
+  command is timed (load payment + booking, decide, save 2 events in one transaction), in
+  three ledger set-ups: ``group commit`` (the product's: concurrent commands share a
+  transaction), ``one save each`` (every command its own transaction, the library as it is),
+  and ``group commit, db fn`` (also ``POSTGRES_ENABLE_DB_FUNCTIONS``: the library inserts
+  through a database function, one statement, but without its table lock);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
 Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N]``
@@ -108,28 +112,49 @@ def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
 WARM_UP = 20  # untimed commands first: connection pool, caches
 
 
-def bench_record_payment(ledger: Ledger, threads: int, seconds: float, count: int) -> Result:
-    bookings = prepare_bookings(ledger, count + WARM_UP)
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    group_commit: bool
+    db_functions: bool
 
-    def record_one() -> bool:
-        try:
-            booking_id = bookings.get_nowait()
-        except Empty:
-            return False
-        pi = f"pi_{booking_id.hex}"
-        ledger.record_payment(
-            payment_intent_id=pi,
-            charge_id=f"ch_{booking_id.hex}",
-            amount=PRICE,
-            booking_id=booking_id,
-            paid_at=PAID_AT,
-        )
-        return True
 
-    for _ in range(WARM_UP):
-        record_one()
-    done, elapsed = run_threads(threads, seconds, record_one)
-    return Result("ledger record_payment", threads, done, elapsed)
+VARIANTS = (
+    Variant("group commit", group_commit=True, db_functions=False),
+    Variant("one save each", group_commit=False, db_functions=False),
+    Variant("group commit, db fn", group_commit=True, db_functions=True),
+)
+RAW = "raw INSERT transaction"
+
+
+def bench_record_payment(
+    database_url: str, variant: Variant, threads: int, seconds: float, count: int
+) -> Result:
+    env = eventsourcing_env(database_url)
+    if variant.db_functions:
+        env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+    with Ledger(env, group_commit=variant.group_commit) as ledger:
+        bookings = prepare_bookings(ledger, count + WARM_UP)
+
+        def record_one() -> bool:
+            try:
+                booking_id = bookings.get_nowait()
+            except Empty:
+                return False
+            pi = f"pi_{booking_id.hex}"
+            ledger.record_payment(
+                payment_intent_id=pi,
+                charge_id=f"ch_{booking_id.hex}",
+                amount=PRICE,
+                booking_id=booking_id,
+                paid_at=PAID_AT,
+            )
+            return True
+
+        for _ in range(WARM_UP):
+            record_one()
+        done, elapsed = run_threads(threads, seconds, record_one)
+    return Result(f"record_payment: {variant.label}", threads, done, elapsed)
 
 
 def average_event_size(conninfo: str) -> int:
@@ -176,7 +201,7 @@ def bench_raw_insert(conninfo: str, threads: int, seconds: float, count: int, si
     finally:
         for conn in connections:
             conn.close()
-    return Result("raw INSERT transaction", threads, done, elapsed)
+    return Result(RAW, threads, done, elapsed)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -192,11 +217,14 @@ def main(argv: list[str] | None = None) -> None:
     with scratch_database("ledger") as database_url:
         conninfo = parse_database_url(database_url).psycopg_conninfo
         results: list[Result] = []
-        with Ledger(eventsourcing_env(database_url)) as ledger:
-            for threads in THREAD_COUNTS:
-                results.append(bench_record_payment(ledger, threads, seconds, budget))
-        size = average_event_size(conninfo)
+        size = 0
+        # Each thread count's phases run back to back, so they share the machine's conditions.
         for threads in THREAD_COUNTS:
+            for variant in VARIANTS:
+                results.append(
+                    bench_record_payment(database_url, variant, threads, seconds, budget)
+                )
+            size = size or average_event_size(conninfo)
             # Raw inserts need nothing prepared, so only --count (if given) limits them.
             raw_budget = args.count or sys.maxsize
             results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
@@ -204,15 +232,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
         print(
-            f"{result.label:<24} threads={result.threads}  {result.done:>6} in "
+            f"{result.label:<36} threads={result.threads}  {result.done:>6} in "
             f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s"
         )
     by_key = {(r.label, r.threads): r.rate for r in results}
     for threads in THREAD_COUNTS:
-        ledger_rate = by_key[("ledger record_payment", threads)]
-        raw_rate = by_key[("raw INSERT transaction", threads)]
-        ratio = ledger_rate / raw_rate if raw_rate else 0.0
-        print(f"ratio ledger/raw, threads={threads}: {ratio:.2f}")
+        raw_rate = by_key[(RAW, threads)]
+        for variant in VARIANTS:
+            ledger_rate = by_key[(f"record_payment: {variant.label}", threads)]
+            ratio = ledger_rate / raw_rate if raw_rate else 0.0
+            print(f"ratio ledger/raw, threads={threads}, {variant.label}: {ratio:.2f}")
 
 
 if __name__ == "__main__":
