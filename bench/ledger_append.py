@@ -12,13 +12,14 @@ measures, with 1 and 8 threads:
   through a database function, one statement, but without its table lock);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
-Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N]``
+Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N] [--rounds R]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import threading
 import time
@@ -49,13 +50,18 @@ class Result:
     threads: int
     done: int
     seconds: float
+    cpu_seconds: float  # this process's CPU time (all threads) during the phase
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_ms_each(self) -> float:
+        return 1000 * self.cpu_seconds / self.done if self.done else 0.0
 
-def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float]:
+
+def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float, float]:
     """Call ``work`` on ``threads`` threads until ``seconds`` pass or it returns False."""
     barrier = threading.Barrier(threads + 1)
     counts = [0] * threads
@@ -69,12 +75,13 @@ def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:
         thread.start()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     barrier.wait()
     for thread in pool:
         thread.join()
-    return sum(counts), time.perf_counter() - start
+    return sum(counts), time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
@@ -153,8 +160,8 @@ def bench_record_payment(
 
         for _ in range(WARM_UP):
             record_one()
-        done, elapsed = run_threads(threads, seconds, record_one)
-    return Result(f"record_payment: {variant.label}", threads, done, elapsed)
+        done, elapsed, cpu = run_threads(threads, seconds, record_one)
+    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu)
 
 
 def average_event_size(conninfo: str) -> int:
@@ -197,11 +204,11 @@ def bench_raw_insert(conninfo: str, threads: int, seconds: float, count: int, si
         return True
 
     try:
-        done, elapsed = run_threads(threads, seconds, insert_one)
+        done, elapsed, cpu = run_threads(threads, seconds, insert_one)
     finally:
         for conn in connections:
             conn.close()
-    return Result(RAW, threads, done, elapsed)
+    return Result(RAW, threads, done, elapsed, cpu)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -209,6 +216,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each phase")
     parser.add_argument(
         "--count", type=int, default=None, help="commands per phase (stops the phase early)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every phase; report each one's median"
     )
     args = parser.parse_args(argv)
     budget = args.count or int(args.seconds * MAX_EXPECTED_RATE)
@@ -218,30 +228,39 @@ def main(argv: list[str] | None = None) -> None:
         conninfo = parse_database_url(database_url).psycopg_conninfo
         results: list[Result] = []
         size = 0
-        # Each thread count's phases run back to back, so they share the machine's conditions.
-        for threads in THREAD_COUNTS:
-            for variant in VARIANTS:
-                results.append(
-                    bench_record_payment(database_url, variant, threads, seconds, budget)
-                )
-            size = size or average_event_size(conninfo)
-            # Raw inserts need nothing prepared, so only --count (if given) limits them.
-            raw_budget = args.count or sys.maxsize
-            results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
+        # Phases are interleaved (each round runs every one once), so a busy spell of the
+        # machine weighs on all of them alike.
+        for _ in range(max(args.rounds, 1)):
+            for threads in THREAD_COUNTS:
+                for variant in VARIANTS:
+                    results.append(
+                        bench_record_payment(database_url, variant, threads, seconds, budget)
+                    )
+                size = size or average_event_size(conninfo)
+                # Raw inserts need nothing prepared, so only --count (if given) limits them.
+                raw_budget = args.count or sys.maxsize
+                results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
 
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
         print(
             f"{result.label:<36} threads={result.threads}  {result.done:>6} in "
-            f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s"
+            f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s  "
+            f"client CPU {result.cpu_ms_each:5.2f} ms each"
         )
-    by_key = {(r.label, r.threads): r.rate for r in results}
+    rates: dict[tuple[str, int], list[float]] = {}
+    for r in results:
+        rates.setdefault((r.label, r.threads), []).append(r.rate)
+    median = {key: statistics.median(values) for key, values in rates.items()}
     for threads in THREAD_COUNTS:
-        raw_rate = by_key[(RAW, threads)]
+        raw_rate = median[(RAW, threads)]
         for variant in VARIANTS:
-            ledger_rate = by_key[(f"record_payment: {variant.label}", threads)]
+            ledger_rate = median[(f"record_payment: {variant.label}", threads)]
             ratio = ledger_rate / raw_rate if raw_rate else 0.0
-            print(f"ratio ledger/raw, threads={threads}, {variant.label}: {ratio:.2f}")
+            print(
+                f"threads={threads} {variant.label:<20} {ledger_rate:7.1f}/s  "
+                f"ratio ledger/raw {ratio:.2f}"
+            )
 
 
 if __name__ == "__main__":
