@@ -8,8 +8,10 @@ measures, with 1 and 8 threads:
   command is timed (load payment + booking, decide, save 2 events in one transaction), in
   three ledger set-ups: ``group commit`` (the product's: concurrent commands share a
   transaction), ``one save each`` (every command its own transaction, the library as it is),
-  and ``group commit, db fn`` (also ``POSTGRES_ENABLE_DB_FUNCTIONS``: the library inserts
-  through a database function, one statement, but without its table lock);
+  ``group commit, db fn`` (also ``POSTGRES_ENABLE_DB_FUNCTIONS``: the library inserts
+  through a database function, one statement, but without its table lock, so ids may
+  commit out of order: measured, not offered), and ``group commit, ordered fn``
+  (``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that takes the lock itself);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
 Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N] [--rounds R]``
@@ -123,13 +125,15 @@ WARM_UP = 20  # untimed commands first: connection pool, caches
 class Variant:
     label: str
     group_commit: bool
-    db_functions: bool
+    db_functions: bool = False
+    ordered_function: bool = False
 
 
 VARIANTS = (
-    Variant("group commit", group_commit=True, db_functions=False),
-    Variant("one save each", group_commit=False, db_functions=False),
+    Variant("group commit", group_commit=True),
+    Variant("one save each", group_commit=False),
     Variant("group commit, db fn", group_commit=True, db_functions=True),
+    Variant("group commit, ordered fn", group_commit=True, ordered_function=True),
 )
 RAW = "raw INSERT transaction"
 
@@ -137,7 +141,7 @@ RAW = "raw INSERT transaction"
 def bench_record_payment(
     database_url: str, variant: Variant, threads: int, seconds: float, count: int
 ) -> Result:
-    env = eventsourcing_env(database_url)
+    env = eventsourcing_env(database_url, insert_function=variant.ordered_function)
     if variant.db_functions:
         env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
     with Ledger(env, group_commit=variant.group_commit) as ledger:
@@ -228,11 +232,12 @@ def main(argv: list[str] | None = None) -> None:
         conninfo = parse_database_url(database_url).psycopg_conninfo
         results: list[Result] = []
         size = 0
-        # Phases are interleaved (each round runs every one once), so a busy spell of the
-        # machine weighs on all of them alike.
-        for _ in range(max(args.rounds, 1)):
+        # Phases are interleaved (each round runs every one once, the ledger set-ups in a
+        # rotated order), so a busy spell of the machine weighs on all of them alike.
+        for round_index in range(max(args.rounds, 1)):
+            shift = round_index % len(VARIANTS)
             for threads in THREAD_COUNTS:
-                for variant in VARIANTS:
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                     results.append(
                         bench_record_payment(database_url, variant, threads, seconds, budget)
                     )
@@ -244,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
         print(
-            f"{result.label:<36} threads={result.threads}  {result.done:>6} in "
+            f"{result.label:<41} threads={result.threads}  {result.done:>6} in "
             f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s  "
             f"client CPU {result.cpu_ms_each:5.2f} ms each"
         )
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
             ledger_rate = median[(f"record_payment: {variant.label}", threads)]
             ratio = ledger_rate / raw_rate if raw_rate else 0.0
             print(
-                f"threads={threads} {variant.label:<20} {ledger_rate:7.1f}/s  "
+                f"threads={threads} {variant.label:<25} {ledger_rate:7.1f}/s  "
                 f"ratio ledger/raw {ratio:.2f}"
             )
 
