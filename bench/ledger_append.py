@@ -168,6 +168,44 @@ def bench_record_payment(
     return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu)
 
 
+def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, float]]:
+    """One thread, commands alternating between every ledger set-up, so each set-up sees
+    the same moments of a busy machine: mean (wall ms, client CPU ms) per command."""
+    ledgers: list[tuple[str, Ledger]] = []
+    try:
+        for variant in VARIANTS:
+            env = eventsourcing_env(database_url, insert_function=variant.ordered_function)
+            if variant.db_functions:
+                env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+            ledgers.append((variant.label, Ledger(env, group_commit=variant.group_commit)))
+        bookings = prepare_bookings(ledgers[0][1], count + WARM_UP * len(ledgers))
+        totals = {label: [0.0, 0.0, 0] for label, _ in ledgers}
+        for index in range(count + WARM_UP * len(ledgers)):
+            label, ledger = ledgers[index % len(ledgers)]
+            booking_id = bookings.get()
+            wall, cpu = time.perf_counter(), time.thread_time()
+            ledger.record_payment(
+                payment_intent_id=f"pi_{booking_id.hex}",
+                charge_id=f"ch_{booking_id.hex}",
+                amount=PRICE,
+                booking_id=booking_id,
+                paid_at=PAID_AT,
+            )
+            if index >= WARM_UP * len(ledgers):
+                total = totals[label]
+                total[0] += time.perf_counter() - wall
+                total[1] += time.thread_time() - cpu
+                total[2] += 1
+    finally:
+        for _, ledger in ledgers:
+            ledger.close()
+    return {
+        label: (1000 * wall / done, 1000 * cpu / done)
+        for label, (wall, cpu, done) in totals.items()
+        if done
+    }
+
+
 def average_event_size(conninfo: str) -> int:
     with psycopg.connect(conninfo) as conn:
         row = conn.execute(
@@ -224,6 +262,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="repeat every phase; report each one's median"
     )
+    parser.add_argument(
+        "--alternating",
+        type=int,
+        default=400,
+        help="commands of the 1-thread comparison that alternates between the set-ups",
+    )
     args = parser.parse_args(argv)
     budget = args.count or int(args.seconds * MAX_EXPECTED_RATE)
     seconds = args.seconds if args.count is None else float("inf")
@@ -245,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
                 # Raw inserts need nothing prepared, so only --count (if given) limits them.
                 raw_budget = args.count or sys.maxsize
                 results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
+        alternating = bench_alternating(database_url, args.alternating)
 
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
@@ -256,16 +301,21 @@ def main(argv: list[str] | None = None) -> None:
     rates: dict[tuple[str, int], list[float]] = {}
     for r in results:
         rates.setdefault((r.label, r.threads), []).append(r.rate)
-    median = {key: statistics.median(values) for key, values in rates.items()}
+    rounds = len(rates[(RAW, THREAD_COUNTS[0])])
     for threads in THREAD_COUNTS:
-        raw_rate = median[(RAW, threads)]
+        raw_rates = rates[(RAW, threads)]
         for variant in VARIANTS:
-            ledger_rate = median[(f"record_payment: {variant.label}", threads)]
-            ratio = ledger_rate / raw_rate if raw_rate else 0.0
+            ledger_rates = rates[(f"record_payment: {variant.label}", threads)]
+            # Each round's ledger phase against that round's raw phase: drift cancels out.
+            ratios = [ledger_rates[i] / raw_rates[i] for i in range(rounds) if raw_rates[i]]
+            rate = statistics.median(ledger_rates)
             print(
-                f"threads={threads} {variant.label:<25} {ledger_rate:7.1f}/s  "
-                f"ratio ledger/raw {ratio:.2f}"
+                f"threads={threads} {variant.label:<25} median {rate:7.1f}/s"
+                f"  ratio ledger/raw, median of {rounds} rounds: {statistics.median(ratios):.2f}"
             )
+    print(f"1 thread, alternating commands ({args.alternating} in all):")
+    for label, (wall_ms, cpu_ms) in alternating.items():
+        print(f"  {label:<25} {wall_ms:6.2f} ms each, client CPU {cpu_ms:5.2f} ms")
 
 
 if __name__ == "__main__":
