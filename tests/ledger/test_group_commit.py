@@ -134,7 +134,7 @@ def test_concurrent_payments_of_different_bookings_are_saved_together_and_all_re
     )
 
     assert all(f.result().newly_recorded for f in futures)
-    # The held save, then one transaction with the six payments (3 events each: paid, confirmed, policy fixed).
+    # The held save, then one transaction with the six payments (paid, confirmed, policy fixed).
     assert gated.saves[before:] == [1, 6 * 3]
     for booking_id in bookings:
         assert gated.get_booking(booking_id).payment_id is not None
