@@ -2,10 +2,11 @@
 
 Each command validates its input first (``LedgerValidationError``, nothing recorded),
 loads the aggregates it needs, lets them decide, and saves what they decided in one
-transaction. A concurrent write of the same aggregate makes the save fail with the
-library's ``IntegrityError``; the command then reloads and decides again, which is
-what makes concurrent duplicates (two webhooks for one payment) collapse into one
-record. Repeating a command with the same data is a no-op.
+transaction, shared with the commands that arrived meanwhile (``ledger/group_commit.py``).
+A concurrent write of the same aggregate makes the save fail with the library's
+``IntegrityError``; the command then reloads and decides again, which is what makes
+concurrent duplicates (two webhooks for one payment) collapse into one record. Repeating
+a command with the same data is a no-op.
 """
 
 from __future__ import annotations
