@@ -5,16 +5,23 @@ Creates a scratch database (dropped at the end) on the server named by
 measures, with 1 and 8 threads:
 
 - ``record_payment`` commands/s: each on a booking requested beforehand, so only the
-  command is timed (load payment + booking, decide, save 2 events in one transaction);
+  command is timed (load payment + booking, decide, save 2 events in one transaction), in
+  three ledger set-ups: ``group commit`` (the product's: concurrent commands share a
+  transaction), ``one save each`` (every command its own transaction, the library as it is),
+  ``group commit, db fn`` (also ``POSTGRES_ENABLE_DB_FUNCTIONS``: the library inserts
+  through a database function, one statement, but without its table lock, so ids may
+  commit out of order: measured, not offered), and ``group commit, ordered fn``
+  (``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that takes the lock itself);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
-Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N]``
+Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N] [--rounds R]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import threading
 import time
@@ -45,13 +52,18 @@ class Result:
     threads: int
     done: int
     seconds: float
+    cpu_seconds: float  # this process's CPU time (all threads) during the phase
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_ms_each(self) -> float:
+        return 1000 * self.cpu_seconds / self.done if self.done else 0.0
 
-def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float]:
+
+def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float, float]:
     """Call ``work`` on ``threads`` threads until ``seconds`` pass or it returns False."""
     barrier = threading.Barrier(threads + 1)
     counts = [0] * threads
@@ -65,12 +77,13 @@ def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:
         thread.start()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     barrier.wait()
     for thread in pool:
         thread.join()
-    return sum(counts), time.perf_counter() - start
+    return sum(counts), time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
@@ -108,28 +121,89 @@ def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
 WARM_UP = 20  # untimed commands first: connection pool, caches
 
 
-def bench_record_payment(ledger: Ledger, threads: int, seconds: float, count: int) -> Result:
-    bookings = prepare_bookings(ledger, count + WARM_UP)
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    group_commit: bool
+    db_functions: bool = False
+    ordered_function: bool = False
 
-    def record_one() -> bool:
-        try:
-            booking_id = bookings.get_nowait()
-        except Empty:
-            return False
-        pi = f"pi_{booking_id.hex}"
-        ledger.record_payment(
-            payment_intent_id=pi,
-            charge_id=f"ch_{booking_id.hex}",
-            amount=PRICE,
-            booking_id=booking_id,
-            paid_at=PAID_AT,
-        )
-        return True
 
-    for _ in range(WARM_UP):
-        record_one()
-    done, elapsed = run_threads(threads, seconds, record_one)
-    return Result("ledger record_payment", threads, done, elapsed)
+VARIANTS = (
+    Variant("group commit", group_commit=True),
+    Variant("one save each", group_commit=False),
+    Variant("group commit, db fn", group_commit=True, db_functions=True),
+    Variant("group commit, ordered fn", group_commit=True, ordered_function=True),
+)
+RAW = "raw INSERT transaction"
+
+
+def bench_record_payment(
+    database_url: str, variant: Variant, threads: int, seconds: float, count: int
+) -> Result:
+    env = eventsourcing_env(database_url, insert_function=variant.ordered_function)
+    if variant.db_functions:
+        env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+    with Ledger(env, group_commit=variant.group_commit) as ledger:
+        bookings = prepare_bookings(ledger, count + WARM_UP)
+
+        def record_one() -> bool:
+            try:
+                booking_id = bookings.get_nowait()
+            except Empty:
+                return False
+            pi = f"pi_{booking_id.hex}"
+            ledger.record_payment(
+                payment_intent_id=pi,
+                charge_id=f"ch_{booking_id.hex}",
+                amount=PRICE,
+                booking_id=booking_id,
+                paid_at=PAID_AT,
+            )
+            return True
+
+        for _ in range(WARM_UP):
+            record_one()
+        done, elapsed, cpu = run_threads(threads, seconds, record_one)
+    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu)
+
+
+def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, float]]:
+    """One thread, commands alternating between every ledger set-up, so each set-up sees
+    the same moments of a busy machine: mean (wall ms, client CPU ms) per command."""
+    ledgers: list[tuple[str, Ledger]] = []
+    try:
+        for variant in VARIANTS:
+            env = eventsourcing_env(database_url, insert_function=variant.ordered_function)
+            if variant.db_functions:
+                env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+            ledgers.append((variant.label, Ledger(env, group_commit=variant.group_commit)))
+        bookings = prepare_bookings(ledgers[0][1], count + WARM_UP * len(ledgers))
+        totals = {label: [0.0, 0.0, 0] for label, _ in ledgers}
+        for index in range(count + WARM_UP * len(ledgers)):
+            label, ledger = ledgers[index % len(ledgers)]
+            booking_id = bookings.get()
+            wall, cpu = time.perf_counter(), time.thread_time()
+            ledger.record_payment(
+                payment_intent_id=f"pi_{booking_id.hex}",
+                charge_id=f"ch_{booking_id.hex}",
+                amount=PRICE,
+                booking_id=booking_id,
+                paid_at=PAID_AT,
+            )
+            if index >= WARM_UP * len(ledgers):
+                total = totals[label]
+                total[0] += time.perf_counter() - wall
+                total[1] += time.thread_time() - cpu
+                total[2] += 1
+    finally:
+        for _, ledger in ledgers:
+            ledger.close()
+    return {
+        label: (1000 * wall / done, 1000 * cpu / done)
+        for label, (wall, cpu, done) in totals.items()
+        if done
+    }
 
 
 def average_event_size(conninfo: str) -> int:
@@ -172,11 +246,11 @@ def bench_raw_insert(conninfo: str, threads: int, seconds: float, count: int, si
         return True
 
     try:
-        done, elapsed = run_threads(threads, seconds, insert_one)
+        done, elapsed, cpu = run_threads(threads, seconds, insert_one)
     finally:
         for conn in connections:
             conn.close()
-    return Result("raw INSERT transaction", threads, done, elapsed)
+    return Result(RAW, threads, done, elapsed, cpu)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,6 +259,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--count", type=int, default=None, help="commands per phase (stops the phase early)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every phase; report each one's median"
+    )
+    parser.add_argument(
+        "--alternating",
+        type=int,
+        default=400,
+        help="commands of the 1-thread comparison that alternates between the set-ups",
+    )
     args = parser.parse_args(argv)
     budget = args.count or int(args.seconds * MAX_EXPECTED_RATE)
     seconds = args.seconds if args.count is None else float("inf")
@@ -192,27 +275,47 @@ def main(argv: list[str] | None = None) -> None:
     with scratch_database("ledger") as database_url:
         conninfo = parse_database_url(database_url).psycopg_conninfo
         results: list[Result] = []
-        with Ledger(eventsourcing_env(database_url)) as ledger:
+        size = 0
+        # Phases are interleaved (each round runs every one once, the ledger set-ups in a
+        # rotated order), so a busy spell of the machine weighs on all of them alike.
+        for round_index in range(max(args.rounds, 1)):
+            shift = round_index % len(VARIANTS)
             for threads in THREAD_COUNTS:
-                results.append(bench_record_payment(ledger, threads, seconds, budget))
-        size = average_event_size(conninfo)
-        for threads in THREAD_COUNTS:
-            # Raw inserts need nothing prepared, so only --count (if given) limits them.
-            raw_budget = args.count or sys.maxsize
-            results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                    results.append(
+                        bench_record_payment(database_url, variant, threads, seconds, budget)
+                    )
+                size = size or average_event_size(conninfo)
+                # Raw inserts need nothing prepared, so only --count (if given) limits them.
+                raw_budget = args.count or sys.maxsize
+                results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
+        alternating = bench_alternating(database_url, args.alternating)
 
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
         print(
-            f"{result.label:<24} threads={result.threads}  {result.done:>6} in "
-            f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s"
+            f"{result.label:<41} threads={result.threads}  {result.done:>6} in "
+            f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s  "
+            f"client CPU {result.cpu_ms_each:5.2f} ms each"
         )
-    by_key = {(r.label, r.threads): r.rate for r in results}
+    rates: dict[tuple[str, int], list[float]] = {}
+    for r in results:
+        rates.setdefault((r.label, r.threads), []).append(r.rate)
+    rounds = len(rates[(RAW, THREAD_COUNTS[0])])
     for threads in THREAD_COUNTS:
-        ledger_rate = by_key[("ledger record_payment", threads)]
-        raw_rate = by_key[("raw INSERT transaction", threads)]
-        ratio = ledger_rate / raw_rate if raw_rate else 0.0
-        print(f"ratio ledger/raw, threads={threads}: {ratio:.2f}")
+        raw_rates = rates[(RAW, threads)]
+        for variant in VARIANTS:
+            ledger_rates = rates[(f"record_payment: {variant.label}", threads)]
+            # Each round's ledger phase against that round's raw phase: drift cancels out.
+            ratios = [ledger_rates[i] / raw_rates[i] for i in range(rounds) if raw_rates[i]]
+            rate = statistics.median(ledger_rates)
+            print(
+                f"threads={threads} {variant.label:<25} median {rate:7.1f}/s"
+                f"  ratio ledger/raw, median of {rounds} rounds: {statistics.median(ratios):.2f}"
+            )
+    print(f"1 thread, alternating commands ({args.alternating} in all):")
+    for label, (wall_ms, cpu_ms) in alternating.items():
+        print(f"  {label:<25} {wall_ms:6.2f} ms each, client CPU {cpu_ms:5.2f} ms")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 Each command validates its input first (``LedgerValidationError``, nothing recorded),
 loads the aggregates it needs, lets them decide, and saves what they decided in one
-transaction. A concurrent write of the same aggregate makes the save fail with the
-library's ``IntegrityError``; the command then reloads and decides again, which is
-what makes concurrent duplicates (two webhooks for one payment) collapse into one
-record. Repeating a command with the same data is a no-op.
+transaction, shared with the commands that arrived meanwhile (``ledger/group_commit.py``).
+A concurrent write of the same aggregate makes the save fail with the library's
+``IntegrityError``; the command then reloads and decides again, which is what makes
+concurrent duplicates (two webhooks for one payment) collapse into one record. Repeating
+a command with the same data is a no-op.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import retry
 
@@ -38,6 +40,7 @@ from ledger.errors import (
     PaymentNotFound,
     PayoutNotAllowed,
 )
+from ledger.group_commit import GroupCommitter
 from ledger.money import Money
 from ledger.payment import Payment
 from ledger.session_policy import FixedPolicies, PolicySource
@@ -71,11 +74,20 @@ class Ledger(Application[UUID]):
     name = "ledger"  # PostgreSQL table ledger_events; env keys may be prefixed LEDGER_
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, policies: PolicySource | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        policies: PolicySource | None = None,
+        group_commit: bool = True,
     ) -> None:
         super().__init__(env)
         # The policy a payment fixes for its booking (the catalogue's, in the product).
         self.policies: PolicySource = policies or FixedPolicies()
+        # Concurrent commands share transactions (ledger/group_commit.py); without it each
+        # command saves on its own, queueing for the table lock (the library as it is).
+        self._group_commit = (
+            GroupCommitter(lambda events: self.save(*events)) if group_commit else None
+        )
 
     # --- booking commands ---------------------------------------------------------------
 
@@ -127,7 +139,7 @@ class Ledger(Application[UUID]):
             existing.check_same_request(request)
             return existing
         booking = Booking.request_new(booking_id, request)
-        self.save(booking)
+        self._commit(booking)
         return booking
 
     # --- checkout intent commands (recorded before the checkout's side effects) ----------
@@ -179,7 +191,7 @@ class Ledger(Application[UUID]):
             existing.check_same_request(facts)
             return existing
         intent = CheckoutIntent.record(booking_id, facts, expires_at)
-        self.save(intent)
+        self._commit(intent)
         return intent
 
     @_retry_on_conflict
@@ -188,7 +200,7 @@ class Ledger(Application[UUID]):
         uid = v.require_text(reservation_uid, "reservation_uid", max_length=_ID_LENGTH)
         intent = self._intent(booking_id)
         if intent.hold(uid):
-            self.save(intent)
+            self._commit(intent)
         return intent
 
     @_retry_on_conflict
@@ -196,7 +208,7 @@ class Ledger(Application[UUID]):
         expires_at = v.require_utc(expires_at, "expires_at")
         intent = self._intent(booking_id)
         if intent.reschedule(expires_at):
-            self.save(intent)
+            self._commit(intent)
         return intent
 
     @_retry_on_conflict
@@ -204,7 +216,7 @@ class Ledger(Application[UUID]):
         reason = v.require_text(reason, "reason")
         intent = self._intent(booking_id)
         if intent.abandon(reason):
-            self.save(intent)
+            self._commit(intent)
         return intent
 
     def checkout_intent(self, booking_id: UUID) -> CheckoutIntent | None:
@@ -225,7 +237,7 @@ class Ledger(Application[UUID]):
         uid = v.require_text(calcom_booking_uid, "calcom_booking_uid", max_length=_ID_LENGTH)
         booking = self.get_booking(booking_id)
         if booking.book(uid):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -234,7 +246,7 @@ class Ledger(Application[UUID]):
         final = v.require_bool(final, "final")
         booking = self.get_booking(booking_id)
         if booking.fail(reason, final):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -242,7 +254,7 @@ class Ledger(Application[UUID]):
         """Expire the booking if it is still awaiting payment; otherwise a no-op."""
         booking = self.get_booking(booking_id)
         if booking.expire():
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -268,7 +280,7 @@ class Ledger(Application[UUID]):
                 raise LedgerValidationError("refund_percent must be at most 100")
         booking = self.get_booking(booking_id)
         if booking.cancel(by, reason, refund, refund_percent):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -294,7 +306,7 @@ class Ledger(Application[UUID]):
         by = v.require_choice(by, "by", CANCELLERS)
         booking = self.get_booking(booking_id)
         if booking.reschedule(from_uid=from_uid, to_uid=to_uid, start=start, end=end, by=by):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -308,7 +320,7 @@ class Ledger(Application[UUID]):
         outcome = v.require_choice(outcome, "outcome", NO_SHOW_OUTCOMES)
         booking = self.get_booking(booking_id)
         if booking.report_no_show(party=party, by=by, reason=reason, outcome=outcome):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     @_retry_on_conflict
@@ -319,7 +331,7 @@ class Ledger(Application[UUID]):
         reason = v.require_text(reason, "reason")
         booking = self.get_booking(booking_id)
         if booking.decide_no_show(decision=decision, by=by, reason=reason):
-            self.save(booking)
+            self._commit(booking)
         return booking
 
     # --- payment commands ---------------------------------------------------------------
@@ -373,7 +385,7 @@ class Ledger(Application[UUID]):
             booking.confirm_payment(payment.id, payment_intent_id, discount_amount)
             booking.fix_policy(self.policies.policy_for(booking.request.event_type_id))
         # One transaction: a booking is never confirmed by a payment that isn't stored.
-        self.save(payment, booking)
+        self._commit(payment, booking)
         return PaymentRecorded(payment.id, disposition, True)
 
     @_retry_on_conflict
@@ -391,7 +403,7 @@ class Ledger(Application[UUID]):
         booking = self.get_booking(payment.booking_id)
         credited_fee = booking.credited_fee_for(payment.id)
         if payment.refund(refund_id, amount, reason, credited_fee):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     @_retry_on_conflict
@@ -439,7 +451,7 @@ class Ledger(Application[UUID]):
             price_amount=booked_amount,
             platform_fee_amount=booked_fee,
         ):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     @_retry_on_conflict
@@ -448,7 +460,7 @@ class Ledger(Application[UUID]):
         amount = v.require_money(amount, "amount")
         payment = self.get_payment(payment_id)
         if payment.pay_out(transfer_id, amount):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     @_retry_on_conflict
@@ -457,7 +469,7 @@ class Ledger(Application[UUID]):
         retryable = v.require_bool(retryable, "retryable")
         payment = self.get_payment(payment_id)
         if payment.fail_payout(error, retryable):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     @_retry_on_conflict
@@ -468,7 +480,7 @@ class Ledger(Application[UUID]):
         amount = v.require_money(amount, "amount")
         payment = self.get_payment(payment_id)
         if payment.reverse_payout(reversal_id, amount):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     @_retry_on_conflict
@@ -480,7 +492,7 @@ class Ledger(Application[UUID]):
         reason = v.require_reason(reason, "reason")
         payment = self.get_payment(payment_id)
         if payment.dispute(dispute_id, amount, reason):
-            self.save(payment)
+            self._commit(payment)
         return payment
 
     # --- operations: the attention queue ------------------------------------------------
@@ -494,7 +506,7 @@ class Ledger(Application[UUID]):
         item.request_retry(
             v.require_text(by, "by", max_length=_ID_LENGTH), v.require_reason(reason, "reason")
         )
-        self.save(item)
+        self._commit(item)
         return item
 
     @_retry_on_conflict
@@ -506,7 +518,7 @@ class Ledger(Application[UUID]):
         item = self._attention_item(key, kind, subject)
         by = v.require_text(by, "by", max_length=_ID_LENGTH)
         if item.resolve(by, v.require_reason(reason, "reason")):
-            self.save(item)
+            self._commit(item)
         return item
 
     def get_attention(self, key: str) -> Attention | None:
@@ -544,6 +556,20 @@ class Ledger(Application[UUID]):
     def payment_id_for_booking(self, booking_id: UUID) -> UUID | None:
         """The payment that paid the booking (None while unpaid)."""
         return self.get_booking(booking_id).payment_id
+
+    def _commit(self, *aggregates: BaseAggregate[UUID]) -> None:
+        """Store what the aggregates decided, all in one transaction (shared with concurrent
+        commands'); ``IntegrityError`` if one of them changed since it was loaded."""
+        if self._group_commit is None:
+            self.save(*aggregates)
+            return
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        self._group_commit.commit(events)
+
+    @property
+    def saves_waiting(self) -> int:
+        """Commands decided and queued for the next group commit (0 without group commit)."""
+        return self._group_commit.waiting if self._group_commit is not None else 0
 
     def _load_any(self, aggregate_id: UUID) -> Any:
         try:

@@ -172,6 +172,7 @@ def build_container(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
+            insert_function=settings.db_insert_function,
         ),
         policies=policies,
     )

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 DEFAULT_POOL_SIZE = 2
 DEFAULT_MAX_OVERFLOW = 4
 DEFAULT_POOL_TIMEOUT = 5  # seconds a caller waits for a connection (then 503)
+# Not imported here: only a PostgreSQL ledger loads it (by topic).
+ORDERED_INSERT_RECORDER = "mentorpay.ledger_recorder:OrderedInsertFunctionRecorder"
 
 
 def eventsourcing_env(
@@ -25,8 +27,12 @@ def eventsourcing_env(
     pool_size: int = DEFAULT_POOL_SIZE,
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
     pool_timeout: int = DEFAULT_POOL_TIMEOUT,
+    insert_function: bool = False,
 ) -> dict[str, str]:
-    """The environment an eventsourcing ``Application`` needs for this database URL."""
+    """The environment an eventsourcing ``Application`` needs for this database URL.
+
+    ``insert_function`` (PostgreSQL): save through one database function call that takes the
+    table lock itself (``mentorpay/ledger_recorder.py``), not a pipelined transaction."""
     target = parse_database_url(url)
     if target.kind == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -55,6 +61,9 @@ def eventsourcing_env(
     }
     if target.schema:
         env["POSTGRES_SCHEMA"] = target.schema
+    if insert_function:
+        env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
+        env["APPLICATION_RECORDER_TOPIC"] = ORDERED_INSERT_RECORDER
     return env
 
 

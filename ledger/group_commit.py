@@ -1,0 +1,202 @@
+"""Group commit: the commands that arrive while a save is in flight are saved together next.
+
+On PostgreSQL the library locks the events table for every save (notification ids commit in
+order), so concurrent saves queue one by one, each paying its own round trips and commit.
+Here the first caller to arrive leads: it saves every command queued by then in one
+transaction, wakes their callers, and hands the lead to the next one waiting. Only the leader
+writes, so a process holds at most one connection for ledger writes.
+
+Each command's events are decided (validated, aggregates loaded and mutated) before they are
+queued, and every caller learns its own outcome:
+
+- a batch never holds two commands on the same aggregate: both were decided from the same
+  stored state, so at most one can be right; the later waits for the next batch, and fails at
+  once with ``IntegrityError`` if the earlier was stored (its command then reloads and decides
+  again, like any lost race);
+- a batch the store refuses (a version already taken by another process, a bad event) wrote
+  nothing; its commands are then saved one by one, so only those at fault fail;
+- a lost connection (the library has already retried it) fails the whole batch: saving its
+  commands one by one would only wait for the same outage once per command.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+
+Event = DomainEventProtocol[UUID]
+SaveEvents = Callable[[Sequence[Event]], Any]
+
+# Errors of the connection, not of one command's events.
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+DEFAULT_MAX_BATCH = 64
+
+
+class GroupCommitInterrupted(RuntimeError):
+    """The leader was interrupted while saving this command's batch: it may or may not be
+    stored (look it up before trying again)."""
+
+
+class _Entry:
+    __slots__ = ("error", "events", "first_versions", "leads", "resolved", "wake")
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events = list(events)
+        # The first version each aggregate gets from this command: taken already, it conflicts.
+        self.first_versions: dict[UUID, int] = {}
+        for event in self.events:
+            self.first_versions.setdefault(event.originator_id, event.originator_version)
+        self.wake = threading.Event()
+        self.leads = False
+        self.resolved = False
+        self.error: BaseException | None = None
+
+    def resolve(self, error: BaseException | None) -> None:
+        self.error = error
+        self.resolved = True
+        self.wake.set()
+
+    def outcome(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class GroupCommitter:
+    """Saves concurrent commands' events in shared transactions through ``save``."""
+
+    def __init__(self, save: SaveEvents, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._save = save
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: deque[_Entry] = deque()
+        self._leader_active = False
+
+    @property
+    def waiting(self) -> int:
+        """Commands queued for a coming batch (not the one being saved)."""
+        with self._lock:
+            return len(self._queue)
+
+    def commit(self, events: Sequence[Event]) -> None:
+        """Store ``events`` (one command's, all or none); raise what the store raised for
+        them (``IntegrityError``: an aggregate's version was taken; reload and decide again)."""
+        if not events:
+            return
+        entry = _Entry(events)
+        with self._lock:
+            self._queue.append(entry)
+            leads = not self._leader_active
+            self._leader_active = True
+        if not leads:
+            entry.wake.wait()
+            if not entry.leads:
+                entry.outcome()
+                return
+        self._lead()
+        entry.outcome()
+
+    def _lead(self) -> None:
+        """Save one batch (which holds this caller's own entry, the queue's first), then pass
+        the lead to the next waiting caller, or give it up."""
+        try:
+            with self._lock:
+                batch = self._take_batch()
+            self._save_batch(batch)
+        finally:
+            with self._lock:
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.leads = True
+                    successor.wake.set()
+                else:
+                    self._leader_active = False
+
+    def _take_batch(self) -> list[_Entry]:
+        batch: list[_Entry] = []
+        in_batch: set[UUID] = set()
+        deferred: deque[_Entry] = deque()
+        for entry in self._queue:
+            if len(batch) < self._max_batch and in_batch.isdisjoint(entry.first_versions):
+                batch.append(entry)
+                in_batch.update(entry.first_versions)
+            else:
+                deferred.append(entry)
+        self._queue = deferred
+        return batch
+
+    def _save_batch(self, batch: list[_Entry]) -> None:
+        try:
+            self._store(batch)
+        except BaseException as interruption:
+            for entry in batch:
+                if not entry.resolved:
+                    failure = GroupCommitInterrupted("the save of this command was interrupted")
+                    failure.__cause__ = interruption
+                    entry.resolve(failure)
+            raise
+        stored: dict[UUID, int] = {}
+        for entry in batch:
+            if entry.error is None:
+                for event in entry.events:
+                    version = stored.get(event.originator_id, event.originator_version)
+                    stored[event.originator_id] = max(version, event.originator_version)
+        if stored:
+            with self._lock:
+                self._fail_stale(stored)
+
+    def _store(self, batch: list[_Entry]) -> None:
+        try:
+            self._save([event for entry in batch for event in entry.events])
+        except _CONNECTION_ERRORS as error:
+            for index, entry in enumerate(batch):
+                entry.resolve(error if index == 0 else _copy(error))
+            return
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].resolve(error)
+                return
+            # Nothing of the batch was written: find the commands at fault one by one.
+            for entry in batch:
+                try:
+                    self._save(entry.events)
+                except Exception as own_error:
+                    entry.resolve(own_error)
+                else:
+                    entry.resolve(None)
+            return
+        for entry in batch:
+            entry.resolve(None)
+
+    def _fail_stale(self, stored: dict[UUID, int]) -> None:
+        """Fail the waiting commands decided before a version they write was just stored."""
+        waiting: deque[_Entry] = deque()
+        for entry in self._queue:
+            taken = [
+                aggregate_id
+                for aggregate_id, version in entry.first_versions.items()
+                if stored.get(aggregate_id, 0) >= version
+            ]
+            if taken:
+                entry.resolve(IntegrityError(f"aggregate {taken[0]} changed since it was loaded"))
+            else:
+                waiting.append(entry)
+        self._queue = waiting
+
+
+def _copy(error: Exception) -> Exception:
+    """Each caller raises its own exception object (raising one in many threads is unsafe)."""
+    try:
+        duplicate = copy.copy(error)
+    except Exception:
+        return error
+    duplicate.__cause__ = error
+    return duplicate
