@@ -1,9 +1,11 @@
 """Payout runs over many due payments on PostgreSQL against the Stripe sandbox: a run's threads
-and concurrent runs never transfer a payment twice, and the request rate toward Stripe holds."""
+and concurrent runs never transfer a payment twice, the request rate toward Stripe holds, and
+a run stopped by the process's shutdown leaves the rest to the next run."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +19,7 @@ import stripe
 from ledger import Ledger, Money, PaymentStatus
 from mentorpay.persistence import eventsourcing_env
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.services.payouts import PayoutRunResult, PayoutService
+from processes.services.payouts import PayoutRunResult, PayoutSchedule, PayoutService
 from projections.catalog import Catalog
 from projections.catalog_file import parse_catalog
 from projections.follower import Follower
@@ -26,6 +28,7 @@ from projections.store import ReadModelStore
 from tests.support.sandbox_controls import arm_fault, control
 from tests.support.sandbox_server import RunningSandbox
 from tests.support.stripe_sandbox import DEMO_ACCOUNT, GOOD_CARD, HTTP, RETURN_URL
+from tests.support.waiting import wait_until
 
 HOLD = timedelta(hours=72)
 PRICE, FEE = Money(7500, "usd"), Money(750, "usd")
@@ -223,6 +226,42 @@ def test_rate_limited_and_lost_transfers_on_many_threads_are_paid_out_once_by_th
     # Transient: the next run pays the rest, finding the transfers Stripe did make.
     second = service.run()
     assert second.failed == 0 and first.paid_out + second.paid_out == len(due), second
+
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+
+
+def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest_once(
+    payouts: Payouts,
+) -> None:
+    due = payouts.due_payments(30)
+    # As in serve/worker: the service and its schedule share the process's shutdown signal.
+    stopping = threading.Event()
+    rate = 4.0  # 2 requests a payout: the whole run would take at least 15 s
+    service = payouts.service(concurrency=4, max_requests_per_second=rate, stopping=stopping)
+    schedule = PayoutSchedule(service, 3600, stopping)
+    schedule.start()
+    try:
+        wait_until(lambda: len(payouts.transfers_at_stripe()) >= 3, timeout=120)
+    finally:
+        stopped_at = time.monotonic()
+        schedule.stop(timeout=120)  # what Container.close() does on SIGTERM
+    stopping_took = time.monotonic() - stopped_at
+
+    assert not schedule.is_running
+    first = schedule.last_result
+    assert first is not None and schedule.last_error is None
+    assert first.failed == 0, first.failures
+    assert first.left > 0 and first.paid_out + first.left == len(due), first
+    assert first.eligible == first.paid_out  # every payout begun was finished and recorded
+    # Well before the run could have finished: the payments it left need 2 requests each.
+    assert stopping_took < first.left * 2 / rate, (stopping_took, first)
+    assert len(payouts.transfers_at_stripe()) == first.paid_out
+
+    second = payouts.service(concurrency=4, max_requests_per_second=None).run()
+    assert second.failed == 0 and second.left == 0, second.failures
+    assert second.paid_out == first.left, second
 
     groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
     assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
