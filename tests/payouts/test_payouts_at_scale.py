@@ -5,6 +5,11 @@ a run stopped by the process's shutdown leaves the rest to the next run."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -263,6 +268,47 @@ def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest
     assert second.failed == 0 and second.left == 0, second.failures
     assert second.paid_out == first.left, second
 
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+
+
+def test_sigterm_stops_a_payouts_run_process_soon_and_the_next_run_pays_the_rest_once(
+    payouts: Payouts, postgres_url: str
+) -> None:
+    due = payouts.due_payments(30)
+    env = {
+        **os.environ,
+        "MENTORPAY_DATABASE_URL": postgres_url,
+        "MENTORPAY_STRIPE_API_BASE": payouts.sandbox.url,
+        "MENTORPAY_CALCOM_API_BASE": payouts.sandbox.url,
+        "MENTORPAY_PAYOUT_HOLD_HOURS": "0",
+        "MENTORPAY_PAYOUT_AFTER_SESSION_HOURS": "",  # the hold alone decides
+        "MENTORPAY_PAYOUT_CONCURRENCY": "4",
+        "MENTORPAY_PAYOUT_MAX_REQUESTS_PER_SECOND": "4",  # at least 15 s for all 30
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mentorpay.cli", "payouts", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(payouts.transfers_at_stripe()) >= 3, timeout=120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+
+    assert process.returncode == 0, output
+    counts = re.search(r"(\d+) paid out, 0 failed, (\d+) left for the next run", output)
+    assert counts is not None, output
+    paid_out, left = int(counts[1]), int(counts[2])
+    assert left > 0 and paid_out + left == len(due), output
+    assert len(payouts.transfers_at_stripe()) == paid_out
+
+    rest = payouts.service(concurrency=4, max_requests_per_second=None).run()
+    assert rest.failed == 0 and rest.paid_out == left, rest
     groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
     assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
     assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
