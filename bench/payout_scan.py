@@ -6,15 +6,18 @@ PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TES
 
 1. the paid-out background is written straight into the ``payments`` read model with COPY
    (rows as the projection writes them: status ``paid``, booking ``ACCEPTED``), then ANALYZE;
-2. the due payments are made for real: a Checkout session paid by card in the sandbox (so each
-   has a charge to transfer from), then ``Requested`` → ``Paid`` → ``Booked`` in the ledger,
-   projected by the payments follower;
+2. the due payments are made for real, in bulk: one sandbox control call per 1,000 makes each
+   a paid Checkout Session (a real PaymentIntent and Charge to transfer from, as the gateway's
+   calls and ``/pay`` would), then the ledger gets the events ``Requested`` → ``Paid`` +
+   ``PaymentConfirmed`` + ``PolicyFixed`` → ``Booked`` from the same aggregate methods, saved
+   in batches in the commands' order, projected by the payments follower;
 3. measured: the eligibility query alone (median of 5, with its EXPLAIN ANALYZE), then ONE
    ``PayoutService.run()`` (its clock 72 h ahead) — read-model catch-up, the query, and per
    payment: ``PayoutEligible``, transfer look-up, transfer, ``PaidOut`` against the sandbox
    Stripe on loopback — then the query again once those are paid out too;
 4. steps 2-3 once more for each further ``--concurrency`` (a fresh batch of due payments each
-   time), so the runs compare threads per run (1 against the product's default) on equal work.
+   time), so the runs compare threads per run (1 against the product's default) on equal work;
+5. the sandbox's transfers counted per transfer group: one per due payment, none doubled.
 
 The sandbox runs in a process of its own (its CPU is not the payout run's). ``--rate`` is the
 request pace toward Stripe; unpaced by default, so the figure is what the machine can do (at

@@ -7,7 +7,6 @@ import signal
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 import typer
 import uvicorn
@@ -29,26 +28,9 @@ def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
         app = create_app(container.api_services())
         if not settings.checkout_return_url:
             mount_return_page(app)  # no frontend page configured: Stripe returns here
-        server = _StoppingServer(
-            uvicorn.Config(app, host=host, port=port, log_level="info"), container.stopping
-        )
-        server.run()
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         container.close()
-
-
-class _StoppingServer(uvicorn.Server):
-    """uvicorn that also signals the process's shutdown at once on SIGTERM/SIGINT: uvicorn
-    waits for requests in progress before it returns, and a payout run started by
-    ``POST /api/cron/process-payouts`` (or the schedule's) then stops starting payouts."""
-
-    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
-        super().__init__(config)
-        self._stopping = stopping
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._stopping.set()
-        super().handle_exit(sig, frame)
 
 
 def worker(settings: Settings) -> None:
