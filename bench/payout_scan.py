@@ -6,15 +6,18 @@ PostgreSQL database (created and dropped) on the server named by ``MENTORPAY_TES
 
 1. the paid-out background is written straight into the ``payments`` read model with COPY
    (rows as the projection writes them: status ``paid``, booking ``ACCEPTED``), then ANALYZE;
-2. the due payments are made for real: a Checkout session paid by card in the sandbox (so each
-   has a charge to transfer from), then ``Requested`` → ``Paid`` → ``Booked`` in the ledger,
-   projected by the payments follower;
+2. the due payments are made for real, in bulk: one sandbox control call per 1,000 makes each
+   a paid Checkout Session (a real PaymentIntent and Charge to transfer from, as the gateway's
+   calls and ``/pay`` would), then the ledger gets the events ``Requested`` → ``Paid`` +
+   ``PaymentConfirmed`` + ``PolicyFixed`` → ``Booked`` from the same aggregate methods, saved
+   in batches in the commands' order, projected by the payments follower;
 3. measured: the eligibility query alone (median of 5, with its EXPLAIN ANALYZE), then ONE
    ``PayoutService.run()`` (its clock 72 h ahead) — read-model catch-up, the query, and per
    payment: ``PayoutEligible``, transfer look-up, transfer, ``PaidOut`` against the sandbox
    Stripe on loopback — then the query again once those are paid out too;
 4. steps 2-3 once more for each further ``--concurrency`` (a fresh batch of due payments each
-   time), so the runs compare threads per run (1 against the product's default) on equal work.
+   time), so the runs compare threads per run (1 against the product's default) on equal work;
+5. the sandbox's transfers counted per transfer group: one per due payment, none doubled.
 
 The sandbox runs in a process of its own (its CPU is not the payout run's). ``--rate`` is the
 request pace toward Stripe; unpaced by default, so the figure is what the machine can do (at
@@ -29,20 +32,21 @@ query is the one that also filters on the session's end, as the product runs it)
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
+import stripe
 
 from bench.booking_flow import sandbox_process
 from bench.scratch import scratch_database
-from ledger import Ledger, Money
+from ledger import Booking, BookingRequest, Disposition, Ledger, Money, Payment
 from mentorpay.persistence import eventsourcing_env
 from mentorpay.settings import Settings
 from processes.gateways.stripe_gateway import StripeGateway
@@ -120,53 +124,84 @@ def copy_background(database_url: str, count: int) -> float:
 SESSIONS_FROM = datetime(2031, 1, 1, tzinfo=UTC)
 
 
-def make_due_payment(ledger: Ledger, stripe: StripeGateway, sandbox_url: str, n: int) -> None:
-    """A session paid by card in the sandbox and booked in the ledger."""
-    booking_id = uuid.uuid4()
-    start = SESSIONS_FROM + timedelta(hours=n)
-    session = stripe.create_checkout_session(
-        booking_id=booking_id,
-        price=PRICE,
-        product_name="Bench session",
-        customer_email="bench@example.com",
-        return_url="https://example.com/return?session_id={CHECKOUT_SESSION_ID}",
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
-        metadata={},
-        idempotency_key=f"checkout:{booking_id}",
+SETUP_BATCH = 1000  # sessions per sandbox call, and bookings per ledger transaction
+
+
+def make_due_batch(ledger: Ledger, sandbox_url: str, first: int, count: int) -> None:
+    """``count`` sessions paid by card in the sandbox (one control call: each a real Checkout
+    Session, PaymentIntent and Charge, as the gateway's calls would make them) and booked in
+    the ledger: the events ``request_booking``, ``record_payment`` and ``record_booked`` record,
+    made by the same aggregate methods, saved in one transaction for the batch."""
+    bookings = [uuid.uuid4() for _ in range(count)]
+    response = httpx.post(
+        f"{sandbox_url}/_sandbox/checkout/sessions/paid",
+        json={
+            "bookings": [str(b) for b in bookings],
+            "amount": PRICE.amount,
+            "currency": PRICE.currency,
+        },
+        timeout=300,
     )
-    httpx.post(
-        f"{sandbox_url}/_sandbox/checkout/sessions/{session.id}/pay",
-        json={"card": "4242424242424242"},
-        timeout=30,
-    ).raise_for_status()
-    intent = stripe.retrieve_payment_intent(
-        stripe.retrieve_checkout_session(session.id).payment_intent_id or ""
+    response.raise_for_status()
+    paid_sessions = response.json()["data"]
+    requested = []
+    for n, (booking_id, paid) in enumerate(zip(bookings, paid_sessions, strict=True)):
+        assert paid["booking_id"] == str(booking_id)
+        start = SESSIONS_FROM + timedelta(hours=first + n)
+        requested.append(
+            Booking.request_new(
+                booking_id,
+                BookingRequest(
+                    user_id="bench-user",
+                    mentor_id=MENTOR,
+                    event_type_id=1001,
+                    start=start,
+                    end=start + timedelta(minutes=30),
+                    attendee_name="Bench Attendee",
+                    attendee_email="bench@example.com",
+                    attendee_time_zone="UTC",
+                    price_amount=PRICE.amount,
+                    currency=PRICE.currency,
+                    platform_fee_amount=FEE.amount,
+                    checkout_session_id=paid["checkout_session"],
+                    reservation_uid=None,
+                    expires_at=datetime.fromtimestamp(paid["expires_at"], UTC),
+                ),
+            )
+        )
+    # The three commands' transactions, in their order (the projections rely on it): each
+    # booking requested; its payment recorded with the booking confirmed; then booked.
+    ledger.save(*requested)
+    policy = ledger.policies.policy_for(1001)
+    paid_and_confirmed: list[Booking | Payment] = []
+    for booking, paid in zip(requested, paid_sessions, strict=True):
+        amount = Money(paid["amount"], paid["currency"])
+        assert booking.disposition_for(amount) == Disposition.ACCEPTED
+        payment = Payment.record(
+            payment_intent_id=paid["payment_intent"],
+            charge_id=paid["charge"],
+            amount=amount,
+            booking_id=booking.id,
+            mentor_id=MENTOR,
+            paid_at=datetime.fromtimestamp(paid["created"], UTC),
+            disposition=Disposition.ACCEPTED,
+        )
+        booking.confirm_payment(payment.id, paid["payment_intent"])
+        booking.fix_policy(policy)
+        paid_and_confirmed += (payment, booking)
+    ledger.save(*paid_and_confirmed)
+    for n, booking in enumerate(requested):
+        booking.book(f"cal_bench_{first + n}")
+    ledger.save(*requested)
+
+
+def transfers_per_group(sandbox_url: str) -> collections.Counter[str]:
+    """How many transfers the sandbox Stripe holds for each transfer group (booking id)."""
+    client = stripe.StripeClient(
+        "sk_test_bench_checks", base_addresses={"api": sandbox_url}, max_network_retries=0
     )
-    charge = stripe.retrieve_charge(intent.latest_charge_id or "")
-    ledger.request_booking(
-        booking_id=booking_id,
-        user_id="bench-user",
-        mentor_id=MENTOR,
-        event_type_id=1001,
-        start=start,
-        end=start + timedelta(minutes=30),
-        attendee_name="Bench Attendee",
-        attendee_email="bench@example.com",
-        attendee_time_zone="UTC",
-        price=PRICE,
-        platform_fee=FEE,
-        checkout_session_id=session.id,
-        reservation_uid=None,
-        expires_at=session.expires_at,
-    )
-    ledger.record_payment(
-        payment_intent_id=intent.id,
-        charge_id=charge.id,
-        amount=charge.amount,
-        booking_id=booking_id,
-        paid_at=charge.created,
-    )
-    ledger.record_booked(booking_id=booking_id, calcom_booking_uid=f"cal_bench_{n}")
+    transfers = client.v1.transfers.list(params={"limit": 100}).auto_paging_iter()
+    return collections.Counter(t.transfer_group or "" for t in transfers)
 
 
 def time_query(
@@ -195,20 +230,13 @@ def explain(store: ReadModelStore, paid_before: datetime, ended_before: datetime
     return "\n".join("    " + row["QUERY PLAN"] for row in plan)
 
 
-def make_due_payments(
-    ledger: Ledger, stripe: StripeGateway, sandbox_url: str, first: int, count: int
-) -> None:
+def make_due_payments(ledger: Ledger, sandbox_url: str, first: int, count: int) -> None:
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(
-            pool.map(
-                lambda n: make_due_payment(ledger, stripe, sandbox_url, n),
-                range(first, first + count),
-            )
-        )
+    for offset in range(0, count, SETUP_BATCH):
+        make_due_batch(ledger, sandbox_url, first + offset, min(SETUP_BATCH, count - offset))
     print(
-        f"setup: {count:,} paid and booked through sandbox + ledger: "
-        f"{time.perf_counter() - started:.1f} s",
+        f"setup: {count:,} paid in the sandbox (bulk control) and booked in the ledger "
+        f"(batched saves): {time.perf_counter() - started:.1f} s",
         flush=True,
     )
 
@@ -245,7 +273,7 @@ def measure(
                 ended_before = now - after_session
             service = None
             for round_, concurrency in enumerate(concurrencies):
-                make_due_payments(ledger, stripe, sandbox_url, round_ * due, due)
+                make_due_payments(ledger, sandbox_url, round_ * due, due)
                 follower.run_until_caught_up()
                 with store.transaction() as tx:
                     tx.execute("ANALYZE payments")
@@ -279,6 +307,14 @@ def measure(
                     flush=True,
                 )
             assert service is not None
+            per_group = transfers_per_group(sandbox_url)
+            doubled = sum(1 for n in per_group.values() if n > 1)
+            print(
+                f"transfers in the sandbox Stripe: {sum(per_group.values()):,} in "
+                f"{len(per_group):,} transfer groups (one per due payment: "
+                f"{len(per_group) == due * len(concurrencies)}); doubled: {doubled}",
+                flush=True,
+            )
             follower.run_until_caught_up()
             rows, ms = time_query(store, now - HOLD, ended_before)
             print(f"eligibility query afterwards: {rows:,} rows in {ms:.1f} ms (median of 5)")

@@ -236,6 +236,8 @@ def build_container(
         after_session=after_session(settings),
         concurrency=settings.payout_concurrency,
         max_requests_per_second=settings.payout_max_requests_per_second,
+        # A run in progress at shutdown stops starting payouts; the next run pays the rest.
+        stopping=stopping,
     )
     container = Container(
         settings=settings,

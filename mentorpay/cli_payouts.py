@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 payouts_app = typer.Typer(help="Mentor payouts through Stripe Connect.", no_args_is_help=True)
@@ -22,12 +24,21 @@ def run() -> None:
     from mentorpay.settings import get_settings
 
     container = build_container(get_settings())
+    # Ctrl-C or SIGTERM: no new payout is begun, those in flight finish, the rest stay due.
+    # The caller's handlers come back afterwards (the CLI may run inside another program).
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(signum, lambda *_: container.stopping.set()) for signum in signals]
     try:
         result = container.payouts.run()
     finally:
+        for signum, handler in zip(signals, previous, strict=True):
+            if handler is not None:  # None: not set from Python, nothing to restore
+                signal.signal(signum, handler)
         container.close()
+    left = f", {result.left} left for the next run (stopped)" if result.left else ""
     typer.echo(
         f"payouts: {result.eligible} eligible, {result.paid_out} paid out, {result.failed} failed"
+        + left
     )
     for failure in result.failures:
         typer.echo(f"failed: {failure}", err=True)

@@ -2,7 +2,7 @@
 
 They do what Stripe's own UI, the customer or the card networks would do: pay a checkout
 with a test card, open a dispute, finish an account's onboarding; and they configure and
-show webhook delivery.
+show webhook delivery. For benchmarks, one call makes many paid Checkout Sessions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sandbox.stripe.checkout_page import (
     render_missing_page,
 )
 from sandbox.stripe.errors import StripeError
+from sandbox.stripe.params import SessionCreate
 from sandbox.stripe.store import snapshot
 
 if TYPE_CHECKING:
@@ -65,6 +66,18 @@ class DisputeRequest(_Body):
     amount: Annotated[int, Field(ge=1)] | None = None
 
 
+class PaidSessionsRequest(_Body):
+    """``count`` sessions for the booking ids given, each as the product's gateway creates it."""
+
+    bookings: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100)]],
+        Field(min_length=1, max_length=5000),
+    ]
+    amount: Annotated[int, Field(ge=50, le=99_999_999)]
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    card: Annotated[str, Field(min_length=1, max_length=40)] = "4242424242424242"
+
+
 CapabilityStatus = Literal["active", "inactive", "pending"]
 
 
@@ -93,6 +106,56 @@ def build_controls_router(emulator: StripeEmulator) -> APIRouter:
                     session_id, body.card, body.email, body.name, body.promotionCode
                 )
             )
+
+    @router.post("/checkout/sessions/paid")
+    def create_paid_sessions(body: PaidSessionsRequest) -> Response:
+        """Thousands of paid sessions without thousands of round trips: per booking id, the
+        session ``POST /v1/checkout/sessions`` makes (transfer group = the booking id) paid
+        as ``/pay`` pays it, so each has a real PaymentIntent and Charge to transfer from."""
+        made = []
+        with em.lock:
+            for booking_id in body.bookings:
+                tagged = {"booking_id": booking_id}
+                params = SessionCreate.model_validate(
+                    {
+                        "mode": "payment",
+                        "ui_mode": "embedded_page",
+                        "return_url": "https://example.com/return?session_id={CHECKOUT_SESSION_ID}",
+                        "client_reference_id": booking_id,
+                        "line_items": [
+                            {
+                                "price_data": {
+                                    "currency": body.currency,
+                                    "unit_amount": body.amount,
+                                    "product_data": {"name": "Session"},
+                                },
+                                "quantity": 1,
+                            }
+                        ],
+                        "metadata": tagged,
+                        "payment_intent_data": {"metadata": tagged, "transfer_group": booking_id},
+                    }
+                )
+                try:
+                    session = em.payments.create_session(params, base_url="")
+                    em.payments.pay_session(session["id"], body.card, None, None)
+                except StripeError as error:
+                    return JSONResponse(error.body(), status_code=error.status)
+                intent = em.payments.payment_intent(session["payment_intent"])
+                charge = em.payments.charge(intent["latest_charge"])
+                made.append(
+                    {
+                        "booking_id": booking_id,
+                        "checkout_session": session["id"],
+                        "expires_at": session["expires_at"],
+                        "payment_intent": intent["id"],
+                        "charge": charge["id"],
+                        "amount": charge["amount"],
+                        "currency": charge["currency"],
+                        "created": charge["created"],
+                    }
+                )
+        return JSONResponse({"object": "list", "data": made})
 
     @router.get("/checkout/{session_id}", response_class=HTMLResponse)
     def checkout_page(session_id: str) -> HTMLResponse:

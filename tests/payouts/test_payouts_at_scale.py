@@ -1,9 +1,16 @@
 """Payout runs over many due payments on PostgreSQL against the Stripe sandbox: a run's threads
-and concurrent runs never transfer a payment twice, and the request rate toward Stripe holds."""
+and concurrent runs never transfer a payment twice, the request rate toward Stripe holds, and
+a run stopped by the process's shutdown leaves the rest to the next run."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +24,7 @@ import stripe
 from ledger import Ledger, Money, PaymentStatus
 from mentorpay.persistence import eventsourcing_env
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.services.payouts import PayoutRunResult, PayoutService
+from processes.services.payouts import PayoutRunResult, PayoutSchedule, PayoutService
 from projections.catalog import Catalog
 from projections.catalog_file import parse_catalog
 from projections.follower import Follower
@@ -26,6 +33,7 @@ from projections.store import ReadModelStore
 from tests.support.sandbox_controls import arm_fault, control
 from tests.support.sandbox_server import RunningSandbox
 from tests.support.stripe_sandbox import DEMO_ACCOUNT, GOOD_CARD, HTTP, RETURN_URL
+from tests.support.waiting import wait_until
 
 HOLD = timedelta(hours=72)
 PRICE, FEE = Money(7500, "usd"), Money(750, "usd")
@@ -224,6 +232,83 @@ def test_rate_limited_and_lost_transfers_on_many_threads_are_paid_out_once_by_th
     second = service.run()
     assert second.failed == 0 and first.paid_out + second.paid_out == len(due), second
 
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+
+
+def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest_once(
+    payouts: Payouts,
+) -> None:
+    due = payouts.due_payments(30)
+    # As in serve/worker: the service and its schedule share the process's shutdown signal.
+    stopping = threading.Event()
+    rate = 4.0  # 2 requests a payout: the whole run would take at least 15 s
+    service = payouts.service(concurrency=4, max_requests_per_second=rate, stopping=stopping)
+    schedule = PayoutSchedule(service, 3600, stopping)
+    schedule.start()
+    try:
+        wait_until(lambda: len(payouts.transfers_at_stripe()) >= 3, timeout=120)
+    finally:
+        stopped_at = time.monotonic()
+        schedule.stop(timeout=120)  # what Container.close() does on SIGTERM
+    stopping_took = time.monotonic() - stopped_at
+
+    assert not schedule.is_running
+    first = schedule.last_result
+    assert first is not None and schedule.last_error is None
+    assert first.failed == 0, first.failures
+    assert first.left > 0 and first.paid_out + first.left == len(due), first
+    assert first.eligible == first.paid_out  # every payout begun was finished and recorded
+    # Well before the run could have finished: the payments it left need 2 requests each.
+    assert stopping_took < first.left * 2 / rate, (stopping_took, first)
+    assert len(payouts.transfers_at_stripe()) == first.paid_out
+
+    second = payouts.service(concurrency=4, max_requests_per_second=None).run()
+    assert second.failed == 0 and second.left == 0, second.failures
+    assert second.paid_out == first.left, second
+
+    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
+    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
+    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+
+
+def test_sigterm_stops_a_payouts_run_process_soon_and_the_next_run_pays_the_rest_once(
+    payouts: Payouts, postgres_url: str
+) -> None:
+    due = payouts.due_payments(30)
+    env = {
+        **os.environ,
+        "MENTORPAY_DATABASE_URL": postgres_url,
+        "MENTORPAY_STRIPE_API_BASE": payouts.sandbox.url,
+        "MENTORPAY_CALCOM_API_BASE": payouts.sandbox.url,
+        "MENTORPAY_PAYOUT_HOLD_HOURS": "0",
+        "MENTORPAY_PAYOUT_AFTER_SESSION_HOURS": "",  # the hold alone decides
+        "MENTORPAY_PAYOUT_CONCURRENCY": "4",
+        "MENTORPAY_PAYOUT_MAX_REQUESTS_PER_SECOND": "4",  # at least 15 s for all 30
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mentorpay.cli", "payouts", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(payouts.transfers_at_stripe()) >= 3, timeout=120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+
+    assert process.returncode == 0, output
+    counts = re.search(r"(\d+) paid out, 0 failed, (\d+) left for the next run", output)
+    assert counts is not None, output
+    paid_out, left = int(counts[1]), int(counts[2])
+    assert left > 0 and paid_out + left == len(due), output
+    assert len(payouts.transfers_at_stripe()) == paid_out
+
+    rest = payouts.service(concurrency=4, max_requests_per_second=None).run()
+    assert rest.failed == 0 and rest.paid_out == left, rest
     groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
     assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
     assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)

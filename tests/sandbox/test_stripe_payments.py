@@ -9,6 +9,7 @@ import stripe
 
 from tests.support.stripe_sandbox import (
     DECLINED_CARD,
+    DEMO_ACCOUNT,
     control,
     create_session,
     paid_intent,
@@ -207,3 +208,47 @@ def test_dispute_control_refuses_a_second_dispute_and_unknown_charges(sandbox):
     missing = control(sandbox, "POST", "/charges/ch_missing/dispute")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "resource_missing"
+
+
+def test_many_sessions_are_paid_in_one_control_call_each_with_a_charge_to_transfer_from(sandbox):
+    bookings = ["booking-a", "booking-b", "booking-c"]
+    response = control(
+        sandbox,
+        "POST",
+        "/checkout/sessions/paid",
+        json={"bookings": bookings, "amount": 7500, "currency": "usd"},
+    )
+    assert response.status_code == 200, response.text
+    made = response.json()["data"]
+    assert [m["booking_id"] for m in made] == bookings
+
+    client = sdk(sandbox)
+    for booking, paid in zip(bookings, made, strict=True):
+        session = client.v1.checkout.sessions.retrieve(paid["checkout_session"])
+        assert (session.status, session.payment_status) == ("complete", "paid")
+        assert session.client_reference_id == booking
+        intent = client.v1.payment_intents.retrieve(paid["payment_intent"])
+        assert (intent.status, intent.latest_charge) == ("succeeded", paid["charge"])
+        assert intent.transfer_group == booking
+        assert client.v1.charges.retrieve(paid["charge"]).amount == 7500
+    transfer = client.v1.transfers.create(
+        params={
+            "amount": 6750,
+            "currency": "usd",
+            "destination": DEMO_ACCOUNT,
+            "source_transaction": made[0]["charge"],
+            "transfer_group": bookings[0],
+        }
+    )
+    assert transfer.source_transaction == made[0]["charge"]
+
+
+def test_paying_many_sessions_with_a_declining_card_is_refused_like_one(sandbox):
+    response = control(
+        sandbox,
+        "POST",
+        "/checkout/sessions/paid",
+        json={"bookings": ["booking-x"], "amount": 7500, "currency": "usd", "card": DECLINED_CARD},
+    )
+    assert response.status_code == 402
+    assert response.json()["error"]["type"] == "card_error"
