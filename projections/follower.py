@@ -136,6 +136,8 @@ class Follower:
         self._active = False
         self._last_error: str | None = None
         self._halt: halts.Halt | None = None
+        # No halt was recorded when this instance last looked, and it has led ever since.
+        self._unhalted_while_leading = False
         self._listeners: list[Callable[[int], None]] = []
         self._thread: threading.Thread | None = None
         self._listener: NotificationListener | None = None
@@ -318,9 +320,11 @@ class Follower:
     def _leading(self) -> Iterator[None]:
         if not self._leadership.try_acquire():
             raise FollowerBusy(f"another instance of follower {self.name!r} is active")
+        self._unhalted_while_leading = False
         try:
             yield
         finally:
+            self._unhalted_while_leading = False
             self._leadership.release()
 
     def _set_up(self) -> None:
@@ -355,10 +359,16 @@ class Follower:
             callback(position)
 
     def _raise_if_halted(self) -> None:
-        if isinstance(self._consumer, Projection):
-            halt = self.read_halt()
-            if halt is not None:
-                raise ReadModelHalted(halt)
+        if not isinstance(self._consumer, Projection):
+            return
+        # While this instance leads, only it records a halt (``_record_halt`` sets ``_halt``);
+        # others only clear one. So the table is read again only when newly leading or halted.
+        if self._halt is None and self._unhalted_while_leading:
+            return
+        halt = self.read_halt()
+        if halt is not None:
+            raise ReadModelHalted(halt)
+        self._unhalted_while_leading = True
 
     def _max_notification_id(self) -> int:
         return head_position(self._app)
@@ -385,10 +395,12 @@ class Follower:
             if not self._active:
                 logger.info("follower %s is active", self.name)
                 self._active = True
+                self._unhalted_while_leading = False
             self._raise_if_halted()
             self._catch_up(self._batch_size)
         else:
             self._active = False
+            self._unhalted_while_leading = False
             self._refresh_position()
 
     def _catch_up(self, batch_size: int, progress: ProgressCallback | None = None) -> None:
@@ -398,10 +410,13 @@ class Follower:
         # After a batch fails for good, go one event at a time up to where that batch would
         # have ended: everything before the bad event is applied, and the halt names it.
         careful_until = 0
+        first = True  # every caller has just checked its lock: check again from the second batch
         while self.position < stop and not self._stopping.is_set():
-            if not self._leadership.try_acquire():
+            if not first and not self._leadership.try_acquire():
                 self._active = False
+                self._unhalted_while_leading = False
                 raise FollowerBusy(f"follower {self.name!r} lost its lock to another instance")
+            first = False
             start = self.position
             try:
                 if isinstance(self._consumer, Projection):
