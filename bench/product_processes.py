@@ -83,7 +83,7 @@ def sandbox_process() -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}/_sandbox/faults", process, "the sandbox", 30)
+        _wait_http(f"{url}/_sandbox/faults", process, "the sandbox", 90)
         yield url, process.pid
     finally:
         _stop(process)
@@ -138,14 +138,14 @@ def product_processes(env: Mapping[str, str], *, workers: int = 1) -> Iterator[P
         api = _mentorpay(["serve", "--no-workers", "--port", str(port)], env, logs / "api.log")
         stack.callback(_stop, api)
         url = f"http://127.0.0.1:{port}"
-        _wait_http(f"{url}/healthz", api, "the API", 60)
+        _wait_http(f"{url}/healthz", api, "the API", 90)
         for number, process in enumerate(worker_processes, start=1):
             _wait_for_line(logs / f"worker{number}.log", "worker:", process)
         yield Product(url, api.pid, [p.pid for p in worker_processes], logs)
 
 
 def _wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while text not in log.read_text(errors="replace"):
         if time.monotonic() > deadline or process.poll() is not None:
             raise SystemExit(f"a worker did not start:\n{log.read_text(errors='replace')}")
