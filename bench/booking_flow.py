@@ -13,27 +13,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
 
-from api.app import create_app
+from bench.product_processes import (
+    Product,
+    product_env,
+    product_processes,
+    sandbox_process,
+    settings_of,
+)
 from bench.scratch import scratch_database
 from ledger import Booking
 from mentorpay.auth_tokens import issue_token
-from mentorpay.bootstrap import build_container
-from mentorpay.servers import BackgroundServer
+from mentorpay.bootstrap import Container, build_container
 from mentorpay.settings import Settings
 from projections.catalog_file import parse_catalog
 from projections.store import StoreError
@@ -48,6 +48,14 @@ event_types:
   - {{id: {EVENT_TYPE_ID}, mentor_id: mentor-bench, title: Bench session, duration_minutes: 15,
      price: {{amount: 5000, currency: usd}}}}
 """
+BENCH_SETTINGS = {
+    "stripe_webhook_secret": WEBHOOK_SECRET,
+    "jwt_secret": JWT_SECRET,
+    # A benchmark is one client on loopback making bookings as fast as it can.
+    "checkout_rate_per_user": "100000/minute",
+    "checkout_rate_per_client": "100000/minute",
+    "max_open_checkouts": "100000",
+}
 EVERY_DAY = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -61,42 +69,12 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=40, help="bookings per measurement")
     parser.add_argument("--latencies", default="0,200", help="ms per vendor call, comma list")
     parser.add_argument("--no-hang", action="store_true", help="skip the 20 s hang figure")
+    parser.add_argument("--clients", default="1,8", help="concurrent clients, comma list")
     args = parser.parse_args()
     latencies = [int(value) for value in args.latencies.split(",")]
-    with scratch_database("flow") as database_url, sandbox_process() as sandbox_url:
-        run(database_url, sandbox_url, args.bookings, latencies, hang=not args.no_hang)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def sandbox_process() -> Iterator[str]:
-    """``mentorpay sandbox`` in a process of its own (its CPU is not the API's)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mentorpay.cli", "sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_sandbox/faults", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    clients = [int(value) for value in args.clients.split(",")]
+    with scratch_database("flow") as database_url, sandbox_process() as (sandbox_url, _):
+        run(database_url, sandbox_url, args.bookings, latencies, clients, hang=not args.no_hang)
 
 
 def _faults(sandbox_url: str, latency_ms: int) -> None:
@@ -110,8 +88,54 @@ def _faults(sandbox_url: str, latency_ms: int) -> None:
 
 
 def run(
-    database_url: str, sandbox_url: str, bookings: int, latencies: list[int], *, hang: bool
+    database_url: str,
+    sandbox_url: str,
+    bookings: int,
+    latencies: list[int],
+    client_counts: list[int],
+    *,
+    hang: bool,
 ) -> None:
+    add_event_type(sandbox_url)
+    env = product_env(database_url, sandbox_url, **BENCH_SETTINGS)
+    # This process only loads the catalogue and reads the ledger and the bookings table (lag);
+    # the API and the worker are processes of their own, as in production.
+    container = build_container(Settings(**settings_of(env)))
+    container.catalog.load(parse_catalog(CATALOG))
+    try:
+        with product_processes(env, workers=1) as product:
+            httpx.post(
+                f"{sandbox_url}/_sandbox/webhook-endpoints",
+                json={"url": f"{product.api_url}/api/webhooks/stripe", "secret": WEBHOOK_SECRET},
+            ).raise_for_status()
+            needed = bookings * len(client_counts) * len(latencies) + (40 if hang else 0)
+            slots = iter(free_slots(product.api_url, needed))
+            print(
+                f"machine: {os.cpu_count()} cores; store: PostgreSQL; sandbox, API (serve"
+                f" --no-workers) and worker each in a process of their own;"
+                f" {container.work.settings.threads} work threads"
+            )
+            for latency in latencies:
+                _faults(sandbox_url, latency)
+                print(f"-- sandbox latency {latency} ms per Stripe and Cal.com call")
+                rates = {}
+                for clients in client_counts:
+                    chunk = [next(slots) for _ in range(bookings)]
+                    rates[clients] = measure(product, sandbox_url, container, clients, chunk)
+                if len(client_counts) > 1:
+                    low, high = min(client_counts), max(client_counts)
+                    print(
+                        f"latency {latency} ms: {high} clients complete"
+                        f" {rates[high] / rates[low]:.2f}x the bookings/s of {low} client(s)"
+                    )
+            if hang:
+                _faults(sandbox_url, 0)
+                hang_delay(product.api_url, sandbox_url, [next(slots) for _ in range(22)])
+    finally:
+        container.close()
+
+
+def add_event_type(sandbox_url: str) -> None:
     httpx.post(
         f"{sandbox_url}/_sandbox/calcom/event-types",
         json={
@@ -123,49 +147,6 @@ def run(
             "availability": [{"days": EVERY_DAY, "startTime": "00:00", "endTime": "23:45"}],
         },
     ).raise_for_status()
-    settings = Settings(
-        database_url=database_url,
-        stripe_api_base=sandbox_url,
-        calcom_api_base=sandbox_url,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        jwt_secret=JWT_SECRET,
-        smtp_url=None,
-        # A benchmark is one client on loopback making bookings as fast as it can.
-        checkout_rate_per_user="100000/minute",
-        checkout_rate_per_client="100000/minute",
-        max_open_checkouts=100_000,
-    )
-    container = build_container(settings, poll_interval=0.5)
-    container.catalog.load(parse_catalog(CATALOG))
-    container.start_workers()
-    try:
-        with BackgroundServer(create_app(container.api_services())) as api:
-            httpx.post(
-                f"{sandbox_url}/_sandbox/webhook-endpoints",
-                json={"url": f"{api.url}/api/webhooks/stripe", "secret": WEBHOOK_SECRET},
-            ).raise_for_status()
-            needed = 2 * bookings * len(latencies) + (40 if hang else 0)
-            slots = iter(free_slots(api.url, needed))
-            print(
-                f"machine: {os.cpu_count()} cores; store: PostgreSQL; sandbox in its own process;"
-                f" {container.work.settings.threads} work threads"
-            )
-            for latency in latencies:
-                _faults(sandbox_url, latency)
-                print(f"-- sandbox latency {latency} ms per Stripe and Cal.com call")
-                rates = {}
-                for clients in (1, 8):
-                    chunk = [next(slots) for _ in range(bookings)]
-                    rates[clients] = measure(api.url, sandbox_url, container, clients, chunk)
-                print(
-                    f"latency {latency} ms: 8 clients complete {rates[8] / rates[1]:.2f}x"
-                    " the bookings/s of 1 client"
-                )
-            if hang:
-                _faults(sandbox_url, 0)
-                hang_delay(api.url, sandbox_url, [next(slots) for _ in range(22)])
-    finally:
-        container.close()
 
 
 def free_slots(api_url: str, count: int) -> list[datetime]:
@@ -239,30 +220,38 @@ def hang_delay(api_url: str, sandbox_url: str, slots: list[datetime]) -> None:
 
 
 def measure(
-    api_url: str, sandbox_url: str, container, clients: int, slots: list[datetime]
+    product: Product, sandbox_url: str, container: Container, clients: int, slots: list[datetime]
 ) -> float:
     confirm_latencies: list[float] = []
     booking_ids: list[str] = []
     lock = threading.Lock()
 
     def book(slot: datetime) -> None:
-        booking_id, elapsed = book_one(api_url, sandbox_url, slot)
+        booking_id, elapsed = book_one(product.api_url, sandbox_url, slot)
         with lock:
             confirm_latencies.append(elapsed)
             booking_ids.append(booking_id)
 
     lags = LagWatch(container)
+    cpu_before = product.cpu()
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(book, slots))
     wall = time.perf_counter() - started
     lag_values = lags.finish(len(slots))
+    # The worker's share ends once the read model shows every booking (LagWatch.finish).
+    cpu_after = product.cpu()
+    per_booking = {
+        name: (cpu_after[name] - cpu_before[name]) / len(booking_ids) for name in cpu_after
+    }
     print(
         f"{clients} client(s): {len(slots)} bookings in {wall:.2f}s = "
         f"{len(slots) / wall:.1f} completed bookings/s; confirm p50 "
         f"{statistics.median(confirm_latencies) * 1000:.0f} ms, p99 "
         f"{percentile(confirm_latencies, 0.99) * 1000:.0f} ms; ledger->bookings lag p99 "
-        f"{percentile(lag_values, 0.99) * 1000:.0f} ms"
+        f"{percentile(lag_values, 0.99) * 1000:.0f} ms; CPU per completed booking: "
+        + ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in per_booking.items())
+        + f" (sum {sum(per_booking.values()) * 1000:.1f} ms)"
     )
     return len(slots) / wall
 
@@ -270,7 +259,7 @@ def measure(
 class LagWatch:
     """Polls the bookings table; lag = first time a row shows ACCEPTED - the Booked event time."""
 
-    def __init__(self, container) -> None:
+    def __init__(self, container: Container) -> None:
         self._container = container
         self._seen: dict[str, datetime] = {}
         self._before = set(self._accepted_ids())

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -101,6 +102,50 @@ class RetryPolicy:
         return min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
 
 
+class _SharedHead:
+    """The log's head as a process's followers of one application last read it.
+
+    They all wake on the same NOTIFY, and each would read the head again: a read that began
+    after a follower heard of the latest commit it knows of shows that commit, so that
+    follower may use it. Briefly only, so polling still finds a commit whose NOTIFY was lost.
+    """
+
+    MAX_AGE_SECONDS = 0.25
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._head = 0
+        self._read_at = float("-inf")
+
+    def read(self, app: Application[Any], heard_at: float | None) -> int:
+        """The head; from the shared read if it began after ``heard_at`` (None: read now)."""
+        if heard_at is not None:
+            with self._lock:
+                head, read_at = self._head, self._read_at
+            if read_at > heard_at and time.monotonic() - read_at < self.MAX_AGE_SECONDS:
+                return head
+        started = time.monotonic()
+        head = head_position(app)
+        with self._lock:
+            if started > self._read_at:
+                self._head, self._read_at = head, started
+        return head
+
+
+_SHARED_HEADS: weakref.WeakKeyDictionary[Application[Any], _SharedHead] = (
+    weakref.WeakKeyDictionary()
+)
+_SHARED_HEADS_LOCK = threading.Lock()
+
+
+def _shared_head(app: Application[Any]) -> _SharedHead:
+    with _SHARED_HEADS_LOCK:
+        shared = _SHARED_HEADS.get(app)
+        if shared is None:
+            shared = _SHARED_HEADS[app] = _SharedHead()
+        return shared
+
+
 class Follower:
     def __init__(
         self,
@@ -136,9 +181,14 @@ class Follower:
         self._active = False
         self._last_error: str | None = None
         self._halt: halts.Halt | None = None
+        # No halt was recorded when this instance last looked, and it has led ever since.
+        self._unhalted_while_leading = False
         self._listeners: list[Callable[[int], None]] = []
         self._thread: threading.Thread | None = None
         self._listener: NotificationListener | None = None
+        self._shared_head = _shared_head(app)
+        # When this follower last heard (NOTIFY, or the listener reconnecting) of new events.
+        self._heard_at = float("-inf")
 
     # -- state others read ---------------------------------------------------------------
 
@@ -318,9 +368,11 @@ class Follower:
     def _leading(self) -> Iterator[None]:
         if not self._leadership.try_acquire():
             raise FollowerBusy(f"another instance of follower {self.name!r} is active")
+        self._unhalted_while_leading = False
         try:
             yield
         finally:
+            self._unhalted_while_leading = False
             self._leadership.release()
 
     def _set_up(self) -> None:
@@ -355,10 +407,16 @@ class Follower:
             callback(position)
 
     def _raise_if_halted(self) -> None:
-        if isinstance(self._consumer, Projection):
-            halt = self.read_halt()
-            if halt is not None:
-                raise ReadModelHalted(halt)
+        if not isinstance(self._consumer, Projection):
+            return
+        # While this instance leads, only it records a halt (``_record_halt`` sets ``_halt``);
+        # others only clear one. So the table is read again only when newly leading or halted.
+        if self._halt is None and self._unhalted_while_leading:
+            return
+        halt = self.read_halt()
+        if halt is not None:
+            raise ReadModelHalted(halt)
+        self._unhalted_while_leading = True
 
     def _max_notification_id(self) -> int:
         return head_position(self._app)
@@ -376,7 +434,10 @@ class Follower:
 
     def _on_notify(self, channel: str, payload: str) -> None:
         # New events wake everyone; a position moved by the active instance wakes standbys.
-        if channel != tracking.POSITIONS_CHANNEL or (payload == self.name and not self._active):
+        if channel != tracking.POSITIONS_CHANNEL:
+            self._heard_at = time.monotonic()  # before waking: the cycle reads a newer head
+            self._wake.set()
+        elif payload == self.name and not self._active:
             self._wake.set()
 
     def _cycle(self) -> None:
@@ -385,23 +446,28 @@ class Follower:
             if not self._active:
                 logger.info("follower %s is active", self.name)
                 self._active = True
+                self._unhalted_while_leading = False
             self._raise_if_halted()
             self._catch_up(self._batch_size)
         else:
             self._active = False
+            self._unhalted_while_leading = False
             self._refresh_position()
 
     def _catch_up(self, batch_size: int, progress: ProgressCallback | None = None) -> None:
-        stop = self._max_notification_id()
+        stop = self._shared_head.read(self._app, self._heard_at if self.listening else None)
         if progress:
             progress(min(self.position, stop), stop)
         # After a batch fails for good, go one event at a time up to where that batch would
         # have ended: everything before the bad event is applied, and the halt names it.
         careful_until = 0
+        first = True  # every caller has just checked its lock: check again from the second batch
         while self.position < stop and not self._stopping.is_set():
-            if not self._leadership.try_acquire():
+            if not first and not self._leadership.try_acquire():
                 self._active = False
+                self._unhalted_while_leading = False
                 raise FollowerBusy(f"follower {self.name!r} lost its lock to another instance")
+            first = False
             start = self.position
             try:
                 if isinstance(self._consumer, Projection):

@@ -20,7 +20,9 @@ import hashlib
 import re
 import sqlite3
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -294,6 +296,9 @@ class _PostgresBackend:
         if target.schema:
             options += f" -c search_path={target.schema}"
         self._connect_kwargs: dict[str, Any] = {"options": options}
+        self._used_at: weakref.WeakKeyDictionary[psycopg.Connection[Row], float] = (
+            weakref.WeakKeyDictionary()
+        )
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             self.conninfo,
             min_size=1,
@@ -301,22 +306,34 @@ class _PostgresBackend:
             timeout=pool_timeout,  # then PoolTimeout: StoreUnavailable, a 503 in the API
             max_idle=60,  # connections opened under load close again a minute after it
             kwargs={**self._connect_kwargs, "row_factory": dict_row},
-            check=ConnectionPool.check_connection,  # drop connections a DB restart broke
+            check=self._check,  # drop connections a DB restart broke
             name="mentorpay-read-models",
             open=True,
         )
 
+    # A connection that worked this recently is not checked again before its next use: the
+    # check is a round trip, and followers and the work pool take a connection many times a
+    # second. One a restart broke meanwhile fails its next statement, which is retryable
+    # (``StoreUnavailable``), and the pool then discards it.
+    _CHECK_AFTER_IDLE_SECONDS = 2.0
+
+    def _check(self, connection: psycopg.Connection[Row]) -> None:
+        used_at = self._used_at.get(connection)
+        if used_at is not None and time.monotonic() - used_at < self._CHECK_AFTER_IDLE_SECONDS:
+            return
+        ConnectionPool.check_connection(connection)
+
     @contextmanager
     def transaction(self, readonly: bool) -> Iterator[Transaction]:
-        with (
-            _translated_errors(),
-            self._pool.connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            if readonly:
-                cursor.execute("SET TRANSACTION READ ONLY")
-            yield Transaction("postgres", cursor)
+        with _translated_errors(), self._pool.connection() as connection:
+            # BEGIN READ ONLY: no separate SET TRANSACTION round trip.
+            connection.read_only = readonly
+            try:
+                with connection.transaction(), connection.cursor() as cursor:
+                    yield Transaction("postgres", cursor)
+            finally:
+                if not connection.broken:
+                    self._used_at[connection] = time.monotonic()
 
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated autocommit connection, outside the pool (locks, LISTEN)."""

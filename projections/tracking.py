@@ -69,14 +69,19 @@ def advance(tx: Transaction, name: str, *, expected: int, new: int) -> None:
     """
     if new <= expected:
         raise ValueError(f"position must move forward: {expected} -> {new}")
-    tx.execute(
-        f"UPDATE {TABLE} SET position = %s, updated_at = %s WHERE name = %s AND position = %s",
-        (new, datetime.now(UTC), name, expected),
-    )
+    update = f"UPDATE {TABLE} SET position = %s, updated_at = %s WHERE name = %s AND position = %s"
+    params = (new, datetime.now(UTC), name, expected)
+    if tx.kind == "postgres":
+        # The move and its NOTIFY in one statement: one round trip per batch, not two.
+        tx.execute(
+            f"WITH moved AS ({update} RETURNING name) SELECT pg_notify(%s, name) FROM moved",
+            (*params, POSITIONS_CHANNEL),
+        )
+    else:
+        tx.execute(update, params)
     if tx.rowcount != 1:
         row = tx.execute(f"SELECT position FROM {TABLE} WHERE name = %s", (name,)).fetchone()
         raise PositionConflict(name, expected, int(row["position"]) if row else None)
-    tx.notify(POSITIONS_CHANNEL, name)
 
 
 def reset(tx: Transaction, name: str) -> None:

@@ -73,12 +73,17 @@ class WorkPool:
         self._inflight: dict[str, Claim] = {}
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        # Only idle work threads wait on this one, so a single notify reaches one of them.
+        self._idle_threads = threading.Condition(self._lock)
         self._generation = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listener: NotificationListener | None = None
         self._tables_ready = False
-        dispatcher.on_position(lambda _position: self.wake())
+        # The dispatcher's NOTIFY says the same on PostgreSQL, and reaches other processes.
+        if store.kind != "postgres":
+            dispatcher.on_position(lambda _position: self.signal())
+        self._poller: threading.Thread | None = None  # the one idle thread that polls
 
     # -- state -------------------------------------------------------------------------------
 
@@ -96,9 +101,20 @@ class WorkPool:
         return ProcessWorker(self, name)
 
     def wake(self) -> None:
+        """Every thread looks for work again (stop, resume, pause)."""
         with self._wake:
             self._generation += 1
             self._wake.notify_all()
+            self._idle_threads.notify_all()
+
+    def signal(self) -> None:
+        """There may be new work: one idle thread looks, and wakes another if it found some.
+
+        Waking all of them for every NOTIFY had each run a claim and an idle query, when
+        one item usually needs one thread."""
+        with self._wake:
+            self._generation += 1
+            self._idle_threads.notify()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -109,7 +125,7 @@ class WorkPool:
         self._stopping.clear()
         if self._store.kind == "postgres":
             self._listener = NotificationListener(
-                self._store.dedicated_connection, [work_queue.CHANNEL], lambda *_: self.wake()
+                self._store.dedicated_connection, [work_queue.CHANNEL], lambda *_: self.signal()
             )
             self._listener.start()
         self._threads = [
@@ -220,6 +236,7 @@ class WorkPool:
                 if claim is None:
                     self._idle(generation)
                     continue
+                self.signal()  # there may be more: another thread looks while this one runs
                 self._run(claim, self._processes[claim.process])
                 failures = 0
             except Exception:
@@ -229,14 +246,28 @@ class WorkPool:
                 self._stopping.wait(self.settings.retry.delay(failures))
 
     def _idle(self, generation: int) -> None:
-        timeout = self.settings.poll_interval
-        with self._store.transaction(readonly=True) as tx:
-            due = work_queue.next_due(tx)
-        if due is not None:
-            timeout = max(0.0, min(timeout, (due - datetime.now(UTC)).total_seconds()))
+        """Wait for a signal. One idle thread (the poller) also wakes when the next retry is
+        due or after ``poll_interval`` (a NOTIFY can be lost); the others wait for a signal,
+        so an idle pool makes one claim and one query per interval, not one per thread."""
+        me = threading.current_thread()
         with self._wake:
-            if self._generation == generation and not self._stopping.is_set():
-                self._wake.wait(timeout)
+            polling = self._poller is None or self._poller is me or not self._poller.is_alive()
+            if polling:
+                self._poller = me
+        timeout: float | None = None
+        if polling:
+            timeout = self.settings.poll_interval
+            with self._store.transaction(readonly=True) as tx:
+                due = work_queue.next_due(tx)
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - datetime.now(UTC)).total_seconds()))
+        with self._wake:
+            try:
+                if self._generation == generation and not self._stopping.is_set():
+                    self._idle_threads.wait(timeout)
+            finally:
+                if self._poller is me:
+                    self._poller = None
 
     def _claim(self, names: Sequence[str]) -> Claim | None:
         with self._store.transaction() as tx:
@@ -263,7 +294,8 @@ class WorkPool:
                 self._wake.notify_all()
         with self._store.transaction() as tx:
             outcome(tx)
-        self.wake()
+        # This thread looks for more work next; another one only if it finds some.
+        self.signal()
 
     def _attempt(self, claim: Claim, process: Process) -> Any:
         """Run the handler; return what to write about it."""

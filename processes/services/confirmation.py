@@ -110,7 +110,9 @@ class ConfirmationService:
         booking = self._ledger.get_booking(booking_id)
         while booking.status not in SETTLED and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
-            booking = self._ledger.get_booking(booking_id)
+            # Rebuilt from its events only once it has a new one (most polls find none).
+            if self._ledger.recorder.select_events(booking_id, gt=booking.version, limit=1):
+                booking = self._ledger.get_booking(booking_id)
         status = BookingStatus(booking.status)
         success = status == BookingStatus.ACCEPTED
         return Confirmation(

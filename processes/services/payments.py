@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from ledger import BookingNotFound, Ledger, Money, PaymentRecorded
+from ledger import BookingNotFound, Disposition, Ledger, Money, PaymentRecorded
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.gateways.stripe_objects import PaymentIntentInfo
 
@@ -35,6 +35,14 @@ def record_payment_intent(
     if booking_id is None:
         log.warning("PaymentIntent %s carries no booking id; not ours", intent.id)
         return None
+    existing = ledger.payment_for_intent(intent.id)
+    if existing is not None:
+        # Recorded already (the webhook and the return page both report it): the same check
+        # the ledger makes on a repeat, without reading the charge from Stripe again.
+        existing.check_same_payment(
+            charge_id=intent.latest_charge_id, amount=intent.amount, booking_id=booking_id
+        )
+        return PaymentRecorded(existing.id, Disposition(existing.disposition), False)
     charge = stripe.retrieve_charge(intent.latest_charge_id)
     try:
         return ledger.record_payment(
@@ -53,6 +61,11 @@ def record_payment_intent(
 def record_payment_intent_id(
     ledger: Ledger, stripe: StripeGateway, payment_intent_id: str
 ) -> PaymentRecorded | None:
+    """A webhook's PaymentIntent: read from Stripe unless the ledger has recorded it already
+    (a recorded payment is never recorded again, so reading it would change nothing)."""
+    existing = ledger.payment_for_intent(payment_intent_id)
+    if existing is not None:
+        return PaymentRecorded(existing.id, Disposition(existing.disposition), False)
     return record_payment_intent(ledger, stripe, stripe.retrieve_payment_intent(payment_intent_id))
 
 
