@@ -100,8 +100,9 @@ def test_expires_at_outside_30_minutes_to_24_hours_is_refused(sandbox, seconds_a
 def test_expires_at_may_be_chosen_between_30_minutes_and_24_hours(sandbox):
     client = sdk(sandbox)
     created = create_session(client).created
-    session = create_session(client, expires_at=created + 1800)
-    assert session.expires_at == created + 1800
+    # 31 minutes: the next session may be created a second later than ``created``.
+    session = create_session(client, expires_at=created + 1860)
+    assert session.expires_at == created + 1860
 
 
 def test_line_items_in_different_currencies_or_with_a_price_id_are_refused(sandbox):
@@ -300,10 +301,11 @@ def test_sessions_expire_by_themselves_when_the_sandbox_clock_passes_expires_at(
     client = sdk(sandbox)
     with receiver() as hook:
         register(sandbox, hook.url)
-        session = create_session(client, expires_at=create_session(client).created + 1800)
+        # 31 minutes from the first session's creation (the second may come a second later).
+        session = create_session(client, expires_at=create_session(client).created + 1860)
         other = create_session(client)  # expires 24 h after creation: stays open
 
-        advanced = control(sandbox, "POST", "/clock/advance", json={"seconds": 1801})
+        advanced = control(sandbox, "POST", "/clock/advance", json={"seconds": 1861})
         assert advanced.status_code == 200
 
         # Only the background sweep can make this happen: nothing calls the API meanwhile.
@@ -315,9 +317,9 @@ def test_sessions_expire_by_themselves_when_the_sandbox_clock_passes_expires_at(
 
 def test_paying_after_expires_at_is_refused_even_before_the_sweep(sandbox):
     client = sdk(sandbox)
-    session = create_session(client, expires_at=create_session(client).created + 1800)
+    session = create_session(client, expires_at=create_session(client).created + 1860)
     sandbox.state.stripe.stop()  # no sweep: the pay itself must notice the deadline
-    control(sandbox, "POST", "/clock/advance", json={"seconds": 1801})
+    control(sandbox, "POST", "/clock/advance", json={"seconds": 1861})
     assert pay(sandbox, session.id).status_code == 400
     assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
 
