@@ -61,16 +61,11 @@ ON CONFLICT (account, currency) DO UPDATE SET
     debits = account_balances.debits + excluded.debits,
     credits = account_balances.credits + excluded.credits
 """
-# PostgreSQL: the same two statements over whole batches, one array per column.
-ENTRY_TYPES = (
-    "bigint", "integer", "text", "text", "text", "text", "text", "text", "bigint", "text",
-    "timestamptz",
+# PostgreSQL: the entries of a batch are loaded with COPY, its balances with one statement.
+ENTRY_COLUMNS = (
+    "position", "line", "event_type", "aggregate_id", "booking_id", "payment_id", "account",
+    "side", "amount", "currency", "recorded_at",
 )  # fmt: skip
-INSERT_ENTRIES_UNNEST = (
-    "INSERT INTO journal_entries (position, line, event_type, aggregate_id, booking_id,"
-    " payment_id, account, side, amount, currency, recorded_at)"
-    f" SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in ENTRY_TYPES)})"
-)
 UPSERT_BALANCES_UNNEST = """
 INSERT INTO account_balances (account, currency, debits, credits)
 SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])
@@ -146,9 +141,8 @@ class JournalProjection:
             return
         balances = [(account, currency, d, c) for (account, currency), (d, c) in totals.items()]
         if tx.kind == "postgres":
-            # One statement each, with one array per column: the server parses, plans and
-            # runs it once, and no per-row round trip or parameter adaptation is paid.
-            tx.execute(INSERT_ENTRIES_UNNEST, _columns(rows, len(ENTRY_TYPES)))
+            # No statement per row: no per-row parsing, parameter adaptation or round trip.
+            tx.copy_rows("journal_entries", ENTRY_COLUMNS, rows)
             tx.execute(UPSERT_BALANCES_UNNEST, _columns(balances, 4))
             return
         tx.executemany(INSERT_ENTRY, rows)  # SQLite: in-process, no round trips

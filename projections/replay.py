@@ -110,9 +110,9 @@ def _catch_up(
     wanted = [member.topics for member in members]
     # Read only what some member wants; with a short batch, every id up to ``stop`` is covered
     # (ids are in commit order), as in ``Follower._select``.
-    topics: list[str] = (
-        [] if any(t is None for t in wanted) else sorted(set().union(*wanted))  # type: ignore[arg-type]
-    )
+    topics = sorted({t for ts in wanted if ts is not None for t in ts})
+    if any(ts is None for ts in wanted):
+        topics = []
     start = min(member.follower.position for member in members)
     pending = [member for member in members if member.follower.position < stop]
     left_behind: list[_Member] = []
