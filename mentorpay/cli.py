@@ -96,18 +96,19 @@ def catalog_load(
 
 @app.command()
 def replay(
-    projection: Annotated[
-        str | None, typer.Argument(help="bookings, payments, journal or no_shows; all if omitted.")
+    projections: Annotated[
+        list[str] | None,
+        typer.Argument(help="Any of bookings, payments, journal, no_shows; all if omitted."),
     ] = None,
 ) -> None:
-    """Drop and rebuild read models from ledger position 0."""
+    """Drop and rebuild read models from ledger position 0, all named in one pass."""
     from mentorpay.bootstrap import build_container
     from mentorpay.cli_commands import replay as run_replay
     from mentorpay.settings import get_settings
 
     container = build_container(get_settings())
     try:
-        run_replay(container, projection)
+        run_replay(container, projections or [])
     finally:
         container.close()
 

@@ -57,33 +57,35 @@ def load_catalog(container: Container, path: Path) -> None:
     typer.echo(f"catalogue loaded: {result.mentors} mentors, {result.event_types} event types")
 
 
-def replay(container: Container, name: str | None, *, batch_size: int = 10_000) -> None:
-    """Drop and rebuild read models from position 0, in large batches (one transaction
-    each, with its tracking position), with a progress bar when stderr is a terminal."""
+def replay(container: Container, names: list[str], *, batch_size: int = 10_000) -> None:
+    """Drop and rebuild read models from position 0 in one pass over the log (each batch read
+    and decoded once, then one transaction per read model with its tracking position), with a
+    progress bar when stderr is a terminal."""
     from mentorpay.progress import progress_bar
+    from projections.replay import replay_together
 
     followers = container.projections
-    names = [name] if name else list(followers)
+    names = list(dict.fromkeys(names)) or list(followers)
     unknown = [n for n in names if n not in followers]
     if unknown:
         typer.echo(f"unknown projection {unknown[0]!r}; one of {', '.join(followers)}", err=True)
         raise typer.Exit(code=2)
-    for projection_name in names:
-        started = time.perf_counter()
-        try:
-            with progress_bar(f"replaying {projection_name}") as progress:
-                position = followers[projection_name].replay(
-                    batch_size=batch_size, progress=progress
-                )
-        except FollowerBusy:
-            typer.echo(
-                f"replay: the {projection_name} read model is being kept by a running worker "
-                "(mentorpay worker, or serve without --no-workers); stop them, then replay",
-                err=True,
+    started = time.perf_counter()
+    try:
+        with progress_bar(f"replaying {', '.join(names)}") as progress:
+            positions = replay_together(
+                [followers[n] for n in names], batch_size=batch_size, progress=progress
             )
-            raise typer.Exit(code=1) from None
-        elapsed = time.perf_counter() - started
+    except FollowerBusy as busy:
         typer.echo(
-            f"{projection_name}: rebuilt up to position {position} in {elapsed:.1f}s"
+            f"replay: {busy}: a running worker keeps it (mentorpay worker, or serve without"
+            " --no-workers); stop them, then replay",
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
+    elapsed = time.perf_counter() - started
+    for name, position in positions.items():
+        typer.echo(
+            f"{name}: rebuilt up to position {position} in {elapsed:.1f}s"
             f" ({position / elapsed if elapsed else 0:,.0f} positions/s)"
         )

@@ -345,17 +345,56 @@ class Follower:
             raise ValueError("batch_size must be >= 1")
         self._refuse_if_running()
         with self._leading():
-            with self._store.ddl_transaction() as tx:
-                tracking.create_table(tx)
-                halts.create_table(tx)
-                halts.clear(tx, self.name)  # a rebuild is the way out of a halt, after a fix
-                tracking.reset(tx, self.name)
-                self._consumer.drop_tables(tx)
-                self._consumer.create_tables(tx)
-            self._is_set_up = True
-            self._set_position(0)
+            self.reset_for_replay()
             self._catch_up(batch_size, progress=progress)
         return self.position
+
+    # -- for ``projections.replay`` (several read models rebuilt in one pass over the log) --
+
+    @property
+    def consumer(self) -> Projection | Process:
+        return self._consumer
+
+    @property
+    def app(self) -> Application[Any]:
+        return self._app
+
+    @property
+    def store(self) -> ReadModelStore:
+        return self._store
+
+    def leading(self) -> contextlib.AbstractContextManager[None]:
+        """Hold this name's lock (``FollowerBusy`` if another instance holds it)."""
+        return self._leading()
+
+    def still_leading(self) -> bool:
+        return self._leadership.try_acquire()
+
+    def refuse_if_running(self) -> None:
+        self._refuse_if_running()
+
+    def reset_for_replay(self) -> None:
+        """Drop and recreate the projection's tables and put its position back to 0, in one
+        DDL transaction; the caller holds the lock (``leading``)."""
+        if not isinstance(self._consumer, Projection):
+            raise TypeError(f"{self.name} is a process manager: replaying it would repeat effects")
+        with self._store.ddl_transaction() as tx:
+            tracking.create_table(tx)
+            halts.create_table(tx)
+            halts.clear(tx, self.name)  # a rebuild is the way out of a halt, after a fix
+            tracking.reset(tx, self.name)
+            self._consumer.drop_tables(tx)
+            self._consumer.create_tables(tx)
+        self._is_set_up = True
+        self._set_position(0)
+
+    def refresh(self) -> None:
+        """Re-read the stored position (and halt)."""
+        self._refresh_position()
+
+    def moved_to(self, position: int) -> None:
+        """Another writer on this instance's behalf committed ``position`` (with its batch)."""
+        self._set_position(position)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -143,6 +143,18 @@ class Transaction:
             else:
                 self._cursor.executemany(sql, adapted)
         return self
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """PostgreSQL only: ``COPY table (columns) FROM STDIN`` of these rows, the fastest way
+        to load many (no per-row statement, parameter or round trip)."""
+        if isinstance(self._cursor, sqlite3.Cursor):
+            raise TypeError("COPY is PostgreSQL's; use executemany on SQLite")
+        with (
+            _translated_errors(),
+            self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def fetchone(self) -> Row | None:
         with _translated_errors():
