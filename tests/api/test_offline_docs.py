@@ -13,6 +13,7 @@ from api.app import create_app
 from mentorpay.bootstrap import build_container
 from mentorpay.servers import BackgroundServer
 from mentorpay.settings import Settings
+from tests.support.http import http_client
 
 CONTENT_TYPES = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
 
@@ -43,7 +44,7 @@ def api(sqlite_url: str) -> Iterator[httpx.Client]:
     try:
         with (
             BackgroundServer(create_app(container)) as server,
-            httpx.Client(base_url=server.url, timeout=30) as client,
+            http_client(base_url=server.url, timeout=30) as client,
         ):
             yield client
     finally:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser.booking_steps import booked_words, choose_slot_and_fill, pay, times
 from tests.browser.conftest import PHONE_TIME_ZONE, TIME_ZONE, Steps
+from tests.support.http import http_client
 from tests.support.live_stack import LiveStack
 
 # Drives a real chromium against the stack on loopback.
@@ -93,7 +94,7 @@ def test_a_slow_calendar_shows_pending_with_what_to_do_then_booked(
 def test_a_checkout_never_paid_says_so(page: Any, web_stack: LiveStack, tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {web_stack.token('demo-user')}"}  # the page's user
     soon = datetime.now(UTC) + timedelta(days=2)
-    with httpx.Client(base_url=web_stack.api_url, headers=headers, timeout=30) as api:
+    with http_client(base_url=web_stack.api_url, headers=headers, timeout=30) as api:
         slots = api.get(
             "/api/event-types/1002/slots",
             params={"start": soon.isoformat(), "end": (soon + timedelta(days=7)).isoformat()},

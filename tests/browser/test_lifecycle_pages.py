@@ -20,6 +20,7 @@ from mentorpay.web_app import DEMO_USER
 from processes.services.no_shows import NoShowService
 from tests.browser.booking_steps import booked_words, choose_slot_and_fill, pay
 from tests.browser.conftest import PHONE_TIME_ZONE, TIME_ZONE, Steps
+from tests.support.http import http_client
 from tests.support.live_stack import LiveStack
 from tests.support.waiting import wait_until
 
@@ -31,7 +32,7 @@ CLAIM_WINDOW = timedelta(hours=24)
 
 def api(stack: LiveStack, sub: str = DEMO_USER, role: str = "user") -> httpx.Client:
     headers = {"Authorization": f"Bearer {stack.token(sub, role)}"}
-    return httpx.Client(base_url=stack.api_url, headers=headers, timeout=30)
+    return http_client(base_url=stack.api_url, headers=headers, timeout=30)
 
 
 def newest_booking(stack: LiveStack) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.support.http import http_client
 from tests.support.stack import JWT_SECRET, Stack, running_stack
 
 ATTENDEE = "user-attendee"
@@ -103,7 +104,7 @@ def _request(world: World, endpoint: str, caller: str) -> httpx.Response:
         body = _checkout_body(world, caller)
     token = CALLERS[caller]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(base_url=world.stack.api_url, timeout=30) as client:
+    with http_client(base_url=world.stack.api_url, timeout=30) as client:
         return client.request(method, path, json=body, headers=headers)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import stripe
 
+from tests.support.http import http_client
 from tests.support.stack import WEBHOOK_SECRET, Stack
 from tests.support.stripe_signature import sign
 
@@ -188,7 +189,7 @@ def test_signed_but_unreadable_webhooks_are_refused(stack: Stack) -> None:
             ).encode()
         ),
     }
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    with http_client(base_url=stack.api_url, timeout=30) as client:
         statuses = _assert_refused(stack, cases, client)
     assert statuses == {
         "not json": 400,

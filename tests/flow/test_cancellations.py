@@ -28,6 +28,7 @@ from mentorpay.bootstrap import read_models
 from processes.finance.audit import verify
 from processes.services.cancellations import CancellationService, CannotCancel
 from processes.services.payouts import PayoutRunResult, PayoutService
+from tests.support.http import http_client
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
 
@@ -432,7 +433,7 @@ def test_only_the_attendee_the_mentor_or_an_admin_may_cancel(stack: Stack) -> No
     ]:
         _assert_problem(_cancel(stack, booking_id, sub, role), 404)
     _assert_problem(_cancel(stack, "9b5c0c1e-3c1f-4c55-9f0a-0d6d8e7c2a11"), 404)
-    with httpx.Client(base_url=stack.api_url) as anonymous:
+    with http_client(base_url=stack.api_url) as anonymous:
         _assert_problem(anonymous.post(f"/api/bookings/{booking_id}/cancel"), 401)
     _assert_problem(_cancel(stack, booking_id, reason="x" * 501), 422)
     _assert_problem(_cancel(stack, booking_id, reason=""), 422)

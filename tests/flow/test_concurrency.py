@@ -11,6 +11,7 @@ from uuid import UUID
 import httpx
 import stripe
 
+from tests.support.http import http_client
 from tests.support.stack import WEBHOOK_SECRET, Stack
 from tests.support.waiting import wait_until
 
@@ -89,7 +90,7 @@ def test_concurrent_confirms_and_replayed_webhooks_record_one_payment(stack: Sta
     token = stack.token()
 
     def confirm() -> httpx.Response:
-        with httpx.Client(
+        with http_client(
             base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
         ) as client:
             barrier.wait(timeout=10)
@@ -98,7 +99,7 @@ def test_concurrent_confirms_and_replayed_webhooks_record_one_payment(stack: Sta
             )
 
     def replay_webhooks() -> list[httpx.Response]:
-        with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        with http_client(base_url=stack.api_url, timeout=30) as client:
             barrier.wait(timeout=10)
             return [
                 client.post("/api/webhooks/stripe", content=body, headers=_signed(body))

@@ -7,11 +7,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from mentorpay.bootstrap import build_container
 from processes.services.payouts import PayoutRunResult
+from tests.support.http import http_client
 from tests.support.stack import Stack, running_stack, settings_for
 
 CRON_SECRET = "cron-secret-for-operations-tests"
@@ -35,7 +35,7 @@ def test_twenty_concurrent_cron_calls_all_answer(stack: Stack) -> None:
     barrier = threading.Barrier(20)
 
     def call(_: int) -> int:
-        with httpx.Client(base_url=stack.api_url, timeout=60) as client:
+        with http_client(base_url=stack.api_url, timeout=60) as client:
             barrier.wait(timeout=10)
             response = client.post(
                 "/api/cron/process-payouts", headers={"Authorization": f"Bearer {CRON_SECRET}"}

@@ -19,6 +19,7 @@ from ledger import Ledger, Payment, PaymentStatus
 from mentorpay.cli import app as cli_app
 from mentorpay.settings import get_settings
 from processes.services.payouts import PayoutRunResult
+from tests.support.http import http_client
 from tests.support.payouts import (
     MENTOR_ACCOUNT,
     assert_paid_out_once,
@@ -75,7 +76,7 @@ def test_concurrent_cron_calls_make_one_transfer(stack: Stack) -> None:
     answers: list[httpx.Response] = []
 
     def call() -> None:
-        with httpx.Client(base_url=stack.api_url, timeout=60) as client:
+        with http_client(base_url=stack.api_url, timeout=60) as client:
             barrier.wait(timeout=10)
             answers.append(
                 client.post(
@@ -263,7 +264,7 @@ def test_cron_endpoint_refuses_without_the_secret(stack: Stack) -> None:
         "longer": {"Authorization": f"Bearer {CRON_SECRET}x"},
         "a user's JWT": {"Authorization": f"Bearer {stack.token(role='admin')}"},
     }
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+    with http_client(base_url=stack.api_url, timeout=30) as client:
         for case, headers in refusals.items():
             refused = client.post("/api/cron/process-payouts", headers=headers)
             assert refused.status_code == 401, (case, refused.text)

@@ -13,6 +13,7 @@ import jwt
 import pytest
 import stripe
 
+from tests.support.http import http_client
 from tests.support.stack import JWT_SECRET, WEBHOOK_SECRET, Stack
 from tests.support.stripe_signature import post_webhook, sign
 from tests.support.waiting import wait_until
@@ -130,7 +131,7 @@ def test_only_owner_mentor_and_admin_see_a_booking_and_only_the_owner_confirms(
         "unsigned": jwt.encode({"sub": "user-a", "role": "admin", "exp": future}, None, "none"),
     }
     head = ledger_head(stack)
-    with httpx.Client(base_url=stack.api_url, timeout=30) as anonymous:
+    with http_client(base_url=stack.api_url, timeout=30) as anonymous:
         calls = [
             ("GET", path, None),
             ("GET", "/api/bookings", None),

@@ -15,6 +15,7 @@ from tests.support.calcom_sandbox import (
     SLOTS_VERSION,
     assert_error,
 )
+from tests.support.http import http_client
 from tests.support.sandbox_server import RunningSandbox
 
 # (method, path, version, json body): every /v2 endpoint the emulator serves.
@@ -48,7 +49,7 @@ ENDPOINTS: list[tuple[str, str, str, Any]] = [
 
 @pytest.fixture
 def http(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=15) as client:
+    with http_client(base_url=sandbox.url, timeout=15) as client:
         yield client
 
 

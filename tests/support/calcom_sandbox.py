@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.support.http import http_client
+
 API_KEY = "cal_test_sandbox_key"
 SLOTS_VERSION = "2024-09-04"
 BOOKINGS_VERSION = "2024-08-13"
@@ -77,7 +79,7 @@ class CalcomApi:
     """What a Cal.com v2 client sends: bearer key and the cal-api-version each endpoint wants."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(
+        self.http = http_client(
             base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=15
         )
 

@@ -6,11 +6,14 @@ from typing import Any
 
 import httpx
 
+from tests.support.http import http_client
+
 TEST_CARD = "4242424242424242"
 
 
 def control(base_url: str, method: str, path: str, body: Any = None) -> Any:
-    response = httpx.request(method, f"{base_url}/_sandbox{path}", json=body, timeout=10)
+    with http_client(timeout=10) as client:
+        response = client.request(method, f"{base_url}/_sandbox{path}", json=body)
     response.raise_for_status()
     return response.json() if response.content else None
 
@@ -41,9 +44,10 @@ def arm_fault(
 
 def pay(base_url: str, session_id: str, card: str = TEST_CARD) -> httpx.Response:
     """What the customer does in the embedded form."""
-    return httpx.post(
-        f"{base_url}/_sandbox/checkout/sessions/{session_id}/pay", json={"card": card}, timeout=10
-    )
+    with http_client(timeout=10) as client:
+        return client.post(
+            f"{base_url}/_sandbox/checkout/sessions/{session_id}/pay", json={"card": card}
+        )
 
 
 def add_event_type(base_url: str, event_type_id: int, length_minutes: int = 30) -> None:

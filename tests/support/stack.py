@@ -20,6 +20,7 @@ from projections.catalog_file import read_catalog_file
 from projections.follower import RetryPolicy
 from projections.work_pool import WorkSettings
 from sandbox.state import SandboxState
+from tests.support.http import http_client
 from tests.support.sandbox_server import RunningSandbox, running_sandbox
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
@@ -45,14 +46,14 @@ class Stack:
         return issue_token(JWT_SECRET, sub, role)
 
     def client(self, sub: str = "user-1", role: str = "user") -> httpx.Client:
-        return httpx.Client(
+        return http_client(
             base_url=self.api_url,
             timeout=30,
             headers={"Authorization": f"Bearer {self.token(sub, role)}"},
         )
 
     def sandbox_client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.sandbox_url, timeout=30)
+        return http_client(base_url=self.sandbox_url, timeout=30)
 
     def free_slot(self, event_type_id: int = 1001, skip: int = 0) -> datetime:
         now = datetime.now(UTC)

@@ -14,6 +14,7 @@ import stripe
 from fastapi import FastAPI, Request, Response
 
 from mentorpay.servers import BackgroundServer
+from tests.support.http import http_client
 
 if TYPE_CHECKING:
     from tests.support.sandbox_server import RunningSandbox
@@ -26,7 +27,7 @@ DEMO_ACCOUNT = "acct_sandboxmentor01"
 RETURN_URL = "https://mentorpay.example/return?session_id={CHECKOUT_SESSION_ID}"
 
 # One client for the whole run: making an httpx client (its TLS context) costs ~30 ms.
-HTTP = httpx.Client(timeout=10)
+HTTP = http_client(timeout=10)
 
 
 def sdk(sandbox: RunningSandbox, api_key: str = API_KEY) -> stripe.StripeClient:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.support.http import http_client
+
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     """HMAC-SHA256 of ``"<t>.<raw body>"`` with the endpoint secret; ``t`` is now unless given."""
@@ -25,6 +27,5 @@ def post_webhook(stack: Stack, payload: bytes, signature: str | None) -> httpx.R
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["Stripe-Signature"] = signature
-    return httpx.post(
-        f"{stack.api_url}/api/webhooks/stripe", content=payload, headers=headers, timeout=30
-    )
+    with http_client(timeout=30) as client:
+        return client.post(f"{stack.api_url}/api/webhooks/stripe", content=payload, headers=headers)
