@@ -207,6 +207,9 @@ class Follower:
         stored position is re-read every ``poll_interval`` instead.
         """
         deadline = time.monotonic() + timeout
+        # A read model's tables exist once it is set up: before its own loop has set it up (a
+        # fresh database, the first request), nothing applied is no answer to query.
+        self._set_up()
         while True:
             running = self.is_running
             if not running:
@@ -429,7 +432,8 @@ class Follower:
             with self._store.transaction() as tx:
                 position = tracking.ensure(tx, self.name)
             self._is_set_up = True
-            self._set_position(position)
+            if self._position is None:  # else the loop, set up first, may have moved on since
+                self._set_position(position)
 
     def _refresh_position(self) -> None:
         self._set_up()
