@@ -4,6 +4,7 @@ to the configured request rate toward Stripe (only the run holding the lock make
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 from ledger import PaymentStatus
 from mentorpay.servers import BackgroundServer
 from processes.gateways.stripe_gateway import StripeGateway
-from processes.services.payouts import PayoutRunResult, PayoutsStopping
+from processes.services.payouts import PayoutRunResult, PayoutSchedule, PayoutsStopping
 from sandbox.app import create_app as create_sandbox_app
 from sandbox.state import SandboxState
 from tests.support.sandbox_server import RunningSandbox
@@ -190,6 +191,36 @@ def test_a_run_waiting_for_the_run_lock_gives_up_at_once_when_its_process_stops(
     (run,) = results
     assert run.failed == 0 and run.left > 0 and run.paid_out + run.left == len(due), run
     assert len(payouts.transfers_at_stripe()) == run.paid_out
+
+
+def test_a_schedule_whose_run_waits_for_another_process_run_stops_at_once_without_error(
+    payouts: Payouts, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = payouts.due_payments(20)
+    other_process = threading.Event()
+    # Another process's run in progress (its own shutdown signal), holding the run lock.
+    running_elsewhere = payouts.service(max_requests_per_second=4.0, stopping=other_process)
+    results: list[PayoutRunResult] = []
+    running = threading.Thread(target=lambda: results.append(running_elsewhere.run()))
+    running.start()
+    try:
+        wait_until(lambda: _paid(payouts, due) >= 1, timeout=120)
+        # This process: a worker whose hourly run starts now and must wait for the lock.
+        stopping = threading.Event()
+        service = payouts.service(max_requests_per_second=None, stopping=stopping)
+        schedule = PayoutSchedule(service, 3600, stopping)
+        caplog.set_level(logging.INFO, logger="processes.services.payouts")
+        schedule.start()
+        wait_until(lambda: "waiting for the run in progress" in caplog.text, timeout=30)
+        schedule.stop(timeout=30)  # what Container.close() does on SIGTERM
+        assert not schedule.is_running  # ended at once, not after the other run
+        assert running.is_alive()
+        assert schedule.last_error is None and schedule.last_result is None  # nothing done
+    finally:
+        other_process.set()
+        running.join(timeout=120)
+    (run,) = results
+    assert run.failed == 0 and run.paid_out + run.left == len(due), run
 
 
 def test_sigterm_stops_a_payouts_run_process_waiting_for_another_run(
