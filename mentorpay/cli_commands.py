@@ -7,15 +7,34 @@ import signal
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 import typer
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.return_page import mount_return_page
 from mentorpay.settings import Settings
 from projections.catalog_file import CatalogError, read_catalog_file
 from projections.follower import FollowerBusy
+
+
+class _ServerStoppingRuns(uvicorn.Server):
+    """uvicorn's server, whose shutdown signal also sets the process's ``stopping``.
+
+    uvicorn waits for the requests in flight before it returns, and a payout run a cron request
+    started may last many minutes: told at once, the run starts no new payout, finishes those in
+    flight and answers with the count it left, so the shutdown goes on.
+    """
+
+    def __init__(self, config: uvicorn.Config, stopping: threading.Event) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._stopping.set()
+        super().handle_exit(sig, frame)
 
 
 def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
@@ -28,7 +47,16 @@ def serve(settings: Settings, host: str, port: int, with_workers: bool) -> None:
         app = create_app(container.api_services())
         if not settings.checkout_return_url:
             mount_return_page(app)  # no frontend page configured: Stripe returns here
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        # uvicorn raises the signal again, once it has shut down, to the handler it found: this
+        # one, so that the process then closes the container (the payout schedule, the workers)
+        # and ends with status 0, as `worker` does, instead of dying of the signal first.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: container.stopping.set())
+        server = _ServerStoppingRuns(config, container.stopping)
+        server.run()
+        if not server.started:  # the port taken, the app failed to start: as uvicorn.run exits
+            raise typer.Exit(code=STARTUP_FAILURE)
     finally:
         container.close()
 

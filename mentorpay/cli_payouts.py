@@ -22,6 +22,7 @@ def run() -> None:
     """
     from mentorpay.bootstrap import build_container
     from mentorpay.settings import get_settings
+    from processes.services.payouts import PayoutsStopping
 
     container = build_container(get_settings())
     # Ctrl-C or SIGTERM: no new payout is begun, those in flight finish, the rest stay due.
@@ -29,7 +30,16 @@ def run() -> None:
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = [signal.signal(signum, lambda *_: container.stopping.set()) for signum in signals]
     try:
-        result = container.payouts.run()
+        result = container.payouts.run(
+            on_wait=lambda: typer.echo(
+                "payouts: waiting for the run in progress (another process); Ctrl-C stops",
+                err=True,
+            )
+        )
+    except PayoutsStopping:
+        # Stopped while the other run held the lock: nothing was begun, nothing failed.
+        typer.echo("payouts: stopped before starting; every due payment is left for the next run")
+        return
     finally:
         for signum, handler in zip(signals, previous, strict=True):
             if handler is not None:  # None: not set from Python, nothing to restore

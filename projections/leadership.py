@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol
 
 import psycopg
@@ -273,13 +273,49 @@ def leadership_for(store: ReadModelStore, name: str) -> Leadership:
     return LocalLeadership(store, name)
 
 
+# How often a wait that ``stop`` can end tries the lock again (``stop`` itself ends it at once).
+LOCK_RETRY_SECONDS = 0.2
+
+
+class StoppedWaiting(Exception):
+    """The wait for a lock ended because ``stop`` was set; the lock is not held."""
+
+
 @contextlib.contextmanager
-def exclusive(store: ReadModelStore, name: str) -> Iterator[None]:
+def exclusive(
+    store: ReadModelStore,
+    name: str,
+    *,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """Hold the lock ``name`` for the block, waiting for it: the same lock a follower of that
-    name leads with, so one mechanism serialises followers and one-off runs alike."""
+    name leads with, so one mechanism serialises followers and one-off runs alike.
+
+    With ``stop``, the wait is a try-lock every ``LOCK_RETRY_SECONDS`` that ends with
+    ``StoppedWaiting`` as soon as ``stop`` is set (a blocking ``pg_advisory_lock`` could not be
+    told to give up); ``on_wait`` is called once if the lock is busy at first.
+    """
     lock = leadership_for(store, name)
-    lock.acquire()
+    if stop is None:
+        lock.acquire()
+    else:
+        _acquire_unless_stopped(lock, name, stop, on_wait)
     try:
         yield
     finally:
         lock.release()
+
+
+def _acquire_unless_stopped(
+    lock: Leadership, name: str, stop: threading.Event, on_wait: Callable[[], None] | None
+) -> None:
+    waiting = False
+    while not stop.is_set():
+        if lock.try_acquire():
+            return
+        if not waiting and on_wait is not None:
+            on_wait()
+        waiting = True
+        stop.wait(LOCK_RETRY_SECONDS)
+    raise StoppedWaiting(f"stopped while waiting for the lock {name!r}")

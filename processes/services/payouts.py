@@ -17,11 +17,20 @@ rate limit, which counts an account's requests from every process (the SDK's own
 dropped connection or a 5xx are not paced). A 429 is transient: the payout is recorded as a
 retryable failure and the next run pays it out, after the look-up by transfer group.
 
-A run stops early when the process is stopping (``stopping``, the SIGTERM of ``serve`` and
-``worker``): a 10,000-payment run at the default pace lasts about 17 minutes, too long to hold
-up a shutdown. It starts no new payout, lets the ones in flight finish (at most one per thread,
-each a few paced requests) and returns its counts; the payments it left are still due, and the
-next run, in this process or another, pays them out.
+The pace holds across processes without any shared counter: every request a payout makes is
+made inside the run lock, so only one process at a time makes them, and a run keeps the lock
+until its pacer's next free slot, so the next run (in any process) cannot start closer than one
+interval after this run's last request. Any N payout requests to the account, from however
+many workers and servers, thus take at least (N - 1) / rate seconds (the rate of the process
+whose run makes them).
+
+A run stops early when the process is stopping (``stopping``: the SIGTERM of ``serve`` and
+``worker``, Ctrl-C or SIGTERM of ``payouts run``): a 10,000-payment run at the default pace
+lasts about 17 minutes, too long to hold up a shutdown. It starts no new payout, lets the ones
+in flight finish (at most one per thread, each a few paced requests) and returns its counts;
+the payments it left are still due, and the next run, in this process or another, pays them
+out. A run still waiting for the run lock (another run is going on) gives up at once instead:
+``PayoutsStopping``, nothing done.
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ from projections import tracking
 from projections.catalog import Catalog
 from projections.event_log import head_position
 from projections.follower import Follower, FollowerBusy
-from projections.leadership import exclusive
+from projections.leadership import LOCK_RETRY_SECONDS, StoppedWaiting, exclusive
 from projections.payments import PaymentsProjection, PayoutCandidate, payout_candidates
 from projections.store import ReadModelStore
 
@@ -63,6 +72,10 @@ log = logging.getLogger(__name__)
 
 _RUN_LOCK_NAME = "payouts-run"
 # Serialises runs on a ``memory://`` store, which nothing outside this process can see.
+_NOT_STARTED = (
+    "the process is stopping: this payout run did not start (another run was in progress);"
+    " the due payments stay due for the next run"
+)
 
 
 def transfer_idempotency_key(payment_id: UUID) -> str:
@@ -74,6 +87,14 @@ class PayoutsUnavailable(ServiceError):
 
     status = 503
     title = "Payouts temporarily unavailable"
+
+
+class PayoutsStopping(ServiceError):
+    """The process is stopping before this run began (it was waiting for another run to end);
+    nothing was done, and every due payment stays due for the next run."""
+
+    status = 503
+    title = "Payouts stopping"
 
 
 @dataclass(frozen=True)
@@ -125,9 +146,11 @@ class PayoutService:
             ledger, store, PaymentsProjection(), poll_interval=0.05
         )
 
-    def run(self) -> PayoutRunResult:
-        """Pay out everything due now; waits while another run (any process) is going on."""
-        with self._exclusive_run():
+    def run(self, *, on_wait: Callable[[], None] | None = None) -> PayoutRunResult:
+        """Pay out everything due now; waits while another run (any process) is going on,
+        calling ``on_wait`` once if it must. Raises ``PayoutsStopping`` if the process stops
+        before the run began."""
+        with self._exclusive_run(on_wait):
             self._ensure_tables()
             self._catch_up()
             now = self._clock()
@@ -360,12 +383,41 @@ class PayoutService:
             PaymentsProjection().create_tables(tx)
 
     @contextlib.contextmanager
-    def _exclusive_run(self) -> Iterator[None]:
-        # Within the process first: concurrent callers here (20 cron calls at once) queue on a
-        # thread lock, not each on a database connection of its own. Across processes the lock
-        # is no transaction, so no HTTP call runs inside one, and it dies with its holder.
-        with self._local_run_lock, exclusive(self._store, _RUN_LOCK_NAME):
-            yield
+    def _exclusive_run(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the run lock for the block; both waits below end as soon as the process stops.
+
+        Within the process first: concurrent callers here (20 cron calls at once) queue on a
+        thread lock, not each on a database connection of its own. Across processes the lock
+        is no transaction, so no HTTP call runs inside one, and it dies with its holder.
+        """
+        told = False
+
+        def waiting() -> None:
+            nonlocal told
+            if not told:
+                told = True
+                log.info("payout run: waiting for the run in progress to end")
+                if on_wait is not None:
+                    on_wait()
+
+        while not self._local_run_lock.acquire(timeout=LOCK_RETRY_SECONDS):
+            waiting()
+            if self._stopping.is_set():
+                raise PayoutsStopping(_NOT_STARTED)
+        try:
+            with contextlib.ExitStack() as held:
+                try:
+                    held.enter_context(
+                        exclusive(self._store, _RUN_LOCK_NAME, stop=self._stopping, on_wait=waiting)
+                    )
+                except StoppedWaiting:
+                    raise PayoutsStopping(_NOT_STARTED) from None
+                # Before the lock's release: the next run, here or in another process, starts
+                # no closer to this run's last request than the pace allows.
+                held.callback(self._pacer.wait_for_next_slot)
+                yield
+        finally:
+            self._local_run_lock.release()
 
 
 class _NotPayable(Exception):
@@ -395,6 +447,13 @@ class _RequestPacer:
             slot = max(time.monotonic(), self._next)
             self._next = slot + self._interval
         delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # pacing toward Stripe, not synchronisation
+
+    def wait_for_next_slot(self) -> None:
+        """Return once a request made now would keep to the pace (at most one interval)."""
+        with self._lock:
+            delay = self._next - time.monotonic()
         if delay > 0:
             time.sleep(delay)  # pacing toward Stripe, not synchronisation
 
@@ -493,6 +552,8 @@ class PayoutSchedule:
             try:
                 self.last_result = self._service.run()
                 self.last_error = None
+            except PayoutsStopping:
+                return  # stopped while another run held the lock: nothing done, no error
             except Exception as error:
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.exception("scheduled payout run failed")

@@ -790,6 +790,8 @@ export interface components {
             failed: number;
             /** Failures */
             failures: string[];
+            /** Left */
+            left: number;
         };
         /** PayoutView */
         PayoutView: {
@@ -2694,7 +2696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, Stripe, Cal.com) is unavailable; retry later */
+            /** @description Nothing done: the payments read model lags, or the server is shutting down while another run holds the lock */
             503: {
                 headers: {
                     [name: string]: unknown;
