@@ -93,8 +93,8 @@ def _each_paid_out_once(payouts: Payouts, due: list[tuple[Any, Any]]) -> None:
 def test_sigterm_of_serve_stops_a_cron_payout_run_soon_and_the_request_answers_what_it_left(
     payouts: Payouts, postgres_url: str
 ) -> None:
-    due = payouts.due_payments(30)
-    rate = 4.0  # 2 requests a payout: the whole run would take at least 15 s
+    due = payouts.due_payments(20)
+    rate = 4.0  # 2 requests a payout: the whole run would take at least 10 s
     port = _free_port()
     env = cli_env(postgres_url, payouts.sandbox.url, rate=rate, MENTORPAY_CRON_SECRET=CRON_SECRET)
     # No workers: the cron request's run is the only one (no hourly run at start).
@@ -150,7 +150,7 @@ def test_sigterm_of_serve_stops_a_cron_payout_run_soon_and_the_request_answers_w
 def test_a_run_waiting_for_the_run_lock_gives_up_at_once_when_its_process_stops(
     payouts: Payouts, waiter: str
 ) -> None:
-    due = payouts.due_payments(30)
+    due = payouts.due_payments(12)
     stopping = threading.Event()
     first = payouts.service(concurrency=4, max_requests_per_second=4.0, stopping=stopping)
     # The same service: a cron request in serve while its hourly run goes on (a thread lock).
@@ -196,7 +196,7 @@ def test_a_run_waiting_for_the_run_lock_gives_up_at_once_when_its_process_stops(
 def test_a_schedule_whose_run_waits_for_another_process_run_stops_at_once_without_error(
     payouts: Payouts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    due = payouts.due_payments(20)
+    due = payouts.due_payments(12)
     other_process = threading.Event()
     # Another process's run in progress (its own shutdown signal), holding the run lock.
     running_elsewhere = payouts.service(max_requests_per_second=4.0, stopping=other_process)
@@ -226,9 +226,9 @@ def test_a_schedule_whose_run_waits_for_another_process_run_stops_at_once_withou
 def test_sigterm_stops_a_payouts_run_process_waiting_for_another_run(
     payouts: Payouts, postgres_url: str
 ) -> None:
-    due = payouts.due_payments(30)
+    due = payouts.due_payments(16)
     stopping = threading.Event()
-    # A run in progress, holding the lock: 2 requests a second, a minute for all 30.
+    # A run in progress, holding the lock: 2 requests a second, 16 s for all 16.
     service = payouts.service(concurrency=4, max_requests_per_second=2.0, stopping=stopping)
     results: list[PayoutRunResult] = []
     running = threading.Thread(target=lambda: results.append(service.run()), daemon=True)
@@ -293,7 +293,7 @@ def test_payout_runs_in_several_processes_keep_together_to_the_configured_rate(
 ) -> None:
     payouts, times = timed
     due = payouts.due_payments(24)
-    rate = 2.0  # 49 requests for the 24: at least 24 s in one run
+    rate = 4.0  # 49 requests for the 24: at least 12 s in one run, time for a second to start
     key_a, key_b = "sk_test_process_a", "sk_test_process_b"
 
     def env(key: str) -> dict[str, str]:
@@ -330,7 +330,7 @@ def test_the_next_run_in_another_process_makes_no_request_closer_than_the_pace_a
     timed: tuple[Payouts, _RequestTimes],
 ) -> None:
     payouts, times = timed
-    rate = 0.5  # 2 s between requests: far longer than one run takes to follow another
+    rate = 2.0  # 0.5 s between requests: longer than one run takes to follow another (0.2 s)
     # Two services with API keys of their own, as two processes would have: pacers of their own.
     gateways = [StripeGateway(f"sk_test_run_{n}", payouts.sandbox.url) for n in (1, 2)]
     try:
