@@ -45,7 +45,7 @@ class GroupCommitInterrupted(RuntimeError):
 
 
 class _Entry:
-    __slots__ = ("error", "events", "first_versions", "leads", "resolved", "wake")
+    __slots__ = ("_asleep", "error", "events", "first_versions", "leads", "resolved")
 
     def __init__(self, events: Sequence[Event]) -> None:
         self.events = list(events)
@@ -53,15 +53,27 @@ class _Entry:
         self.first_versions: dict[UUID, int] = {}
         for event in self.events:
             self.first_versions.setdefault(event.originator_id, event.originator_version)
-        self.wake = threading.Event()
+        # Held from the start, released once to wake the caller: a bare lock is the cheapest
+        # wake-up there is (an Event adds a Condition and its own lock to every hand-off).
+        # Only the current leader wakes entries, so the release needs no further guard.
+        self._asleep = threading.Lock()
+        self._asleep.acquire()
         self.leads = False
         self.resolved = False
         self.error: BaseException | None = None
 
+    def sleep(self) -> None:
+        """Wait until resolved or handed the lead."""
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        if self._asleep.locked():
+            self._asleep.release()
+
     def resolve(self, error: BaseException | None) -> None:
         self.error = error
         self.resolved = True
-        self.wake.set()
+        self.wake()
 
     def outcome(self) -> None:
         if self.error is not None:
@@ -97,7 +109,7 @@ class GroupCommitter:
             leads = not self._leader_active
             self._leader_active = True
         if not leads:
-            entry.wake.wait()
+            entry.sleep()
             if not entry.leads:
                 entry.outcome()
                 return
@@ -116,7 +128,7 @@ class GroupCommitter:
                 if self._queue:
                     successor = self._queue[0]
                     successor.leads = True
-                    successor.wake.set()
+                    successor.wake()
                 else:
                     self._leader_active = False
 
