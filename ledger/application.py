@@ -11,6 +11,7 @@ a command with the same data is a no-op.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,8 +58,19 @@ _retry_integrity_error = retry(IntegrityError, max_attempts=64, wait=0.002)
 
 
 def _retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
-    """The library's retry decorator, keeping the command's signature (it returns Any)."""
-    return cast(Callable[P, R], _retry_integrity_error(command))
+    """The library's retry decorator, keeping the command's signature (it returns Any).
+    Each attempt tells the group committer it is under way (``GroupCommitter.deciding``)."""
+
+    @functools.wraps(command)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> R:
+        ledger = args[0]
+        assert isinstance(ledger, Ledger)
+        if ledger._group_commit is None:
+            return command(*args, **kwargs)
+        with ledger._group_commit.deciding():
+            return command(*args, **kwargs)
+
+    return cast(Callable[P, R], _retry_integrity_error(attempt))
 
 
 _ID_LENGTH = 255

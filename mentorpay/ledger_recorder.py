@@ -1,5 +1,5 @@
-"""The ledger's PostgreSQL recorder when ``MENTORPAY_DB_INSERT_FUNCTION`` is on: each save is
-one statement, a database function that takes the events table's lock itself.
+"""The ledger's PostgreSQL recorder (unless ``MENTORPAY_DB_INSERT_FUNCTION`` is off): each save
+is one statement, a database function that takes the events table's lock itself.
 
 The library's own function (``POSTGRES_ENABLE_DB_FUNCTIONS``) saves in one round trip instead
 of a pipelined transaction (``SET LOCAL``, ``LOCK TABLE``, ``NOTIFY``, ``INSERT``, ``COMMIT``),
@@ -17,7 +17,8 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
+from psycopg import Cursor
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
 
@@ -58,6 +59,12 @@ class OrderedInsertFunctionRecorder(PostgresApplicationRecorder):
                 "END; $BODY$"
             ).format(lock_timeout=datastore.lock_timeout, **names)
         )
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        # Every process (re)creates the function at start-up; concurrent CREATE OR REPLACE
+        # of one function fails ("tuple concurrently updated"), so they take turns.
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext('mentorpay_append_events'))")
+        super()._create_table(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

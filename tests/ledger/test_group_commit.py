@@ -307,3 +307,60 @@ def test_nothing_to_store_is_not_queued() -> None:
     committer = GroupCommitter(lambda events: pytest.fail("saved nothing"))
     committer.commit([])
     assert committer.waiting == 0
+
+
+def test_a_save_waits_for_a_command_still_being_decided_and_takes_it_along() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        saves: list[int] = []
+
+        def save(events: Sequence[DomainEventProtocol[UUID]]) -> None:
+            saves.append(len(events))
+            ledger.save(*events)
+
+        committer = GroupCommitter(save, max_wait=30)
+        deciding, decided = threading.Event(), threading.Event()
+
+        def slow_command() -> None:
+            with committer.deciding():
+                deciding.set()
+                assert decided.wait(timeout=30)  # still reading, say
+                committer.commit(_events(Probe(payload="slow")))
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            slow = pool.submit(slow_command)
+            assert deciding.wait(timeout=30)
+            fast = pool.submit(committer.commit, _events(Probe(payload="fast")))
+            wait_until(lambda: committer.waiting == 1)  # queued, its leader waiting
+            assert saves == []
+            decided.set()
+            slow.result(timeout=30)
+            fast.result(timeout=30)
+
+        assert saves == [2]  # one transaction for both
+
+
+def test_a_command_that_ends_without_saving_releases_a_waiting_save_at_once() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        committer = GroupCommitter(lambda events: ledger.save(*events), max_wait=30)
+        done = threading.Event()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            with committer.deciding():  # e.g. an idempotent repeat: nothing to save
+                fast = pool.submit(committer.commit, _events(Probe(payload="fast")))
+                wait_until(lambda: committer.waiting == 1)
+                fast.add_done_callback(lambda _: done.set())
+                assert not done.is_set()
+            fast.result(timeout=5)  # not the 30 s the leader may wait
+
+
+def test_a_lone_command_never_waits() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        committer = GroupCommitter(lambda events: ledger.save(*events), max_wait=30)
+
+        def alone() -> None:
+            with committer.deciding(), committer.deciding():  # nested: counted once
+                committer.commit(_events(Probe(payload="alone")))
+            with committer.deciding():
+                committer.commit(_events(Probe(payload="again")))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(alone).result(timeout=5)  # not the 30 s a leader may wait
