@@ -6,6 +6,10 @@ Here the first caller to arrive leads: it saves every command queued by then in 
 transaction, wakes their callers, and hands the lead to the next one waiting. Only the leader
 writes, so a process holds at most one connection for ledger writes.
 
+A leader about to take its batch first waits, up to ``max_wait`` (2 ms), for the commands still
+being decided (``deciding``: the ledger's commands mark themselves), so that they share its
+transaction rather than queue behind it; a lone command never waits.
+
 Each command's events are decided (validated, aggregates loaded and mutated) before they are
 queued, and every caller learns its own outcome:
 
