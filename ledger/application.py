@@ -587,8 +587,9 @@ class Ledger(Application[UUID]):
         self._group_commit.commit(events)
 
     def _save_events(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
-        """What ``save(*events)`` does for this application (it has no snapshots, and no
-        ``notify`` hooks), without its per-object protocol checks: the committer's save."""
+        """What ``save(*events)`` does here (given events, not aggregates, it takes no
+        snapshots; this application has no ``notify`` hooks), without its per-object
+        runtime protocol checks: the committer's save."""
         self.events.put(events)
 
     @property
