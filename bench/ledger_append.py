@@ -5,13 +5,15 @@ Creates a scratch database (dropped at the end) on the server named by
 measures, with 1 and 8 threads:
 
 - ``record_payment`` commands/s: each on a booking requested beforehand, so only the
-  command is timed (load payment + booking, decide, save 2 events in one transaction), in
-  three ledger set-ups: ``group commit`` (the product's: concurrent commands share a
-  transaction), ``one save each`` (every command its own transaction, the library as it is),
+  command is timed (read payment + booking, decide, save 3 events in one transaction), in
+  four ledger set-ups: ``group commit`` (concurrent commands share a transaction, saved by
+  the library's pipelined transaction, as before ``MENTORPAY_DB_INSERT_FUNCTION`` was on by
+  default), ``one save each`` (every command its own transaction, the library as it is),
   ``group commit, db fn`` (also ``POSTGRES_ENABLE_DB_FUNCTIONS``: the library inserts
   through a database function, one statement, but without its table lock, so ids may
-  commit out of order: measured, not offered), and ``group commit, ordered fn``
-  (``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that takes the lock itself);
+  commit out of order: measured, not offered), and ``group commit, ordered fn`` (the
+  product's default, ``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that
+  takes the lock itself);
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
 
 Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N] [--rounds R]``

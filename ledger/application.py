@@ -11,14 +11,15 @@ a command with the same data is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import BaseAggregate
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.domain import BaseAggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import retry
 
@@ -40,6 +41,7 @@ from ledger.errors import (
     PaymentNotFound,
     PayoutNotAllowed,
 )
+from ledger.event_reads import events_reader
 from ledger.group_commit import GroupCommitter
 from ledger.money import Money
 from ledger.payment import Payment
@@ -56,8 +58,19 @@ _retry_integrity_error = retry(IntegrityError, max_attempts=64, wait=0.002)
 
 
 def _retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
-    """The library's retry decorator, keeping the command's signature (it returns Any)."""
-    return cast(Callable[P, R], _retry_integrity_error(command))
+    """The library's retry decorator, keeping the command's signature (it returns Any).
+    Each attempt tells the group committer it is under way (``GroupCommitter.deciding``)."""
+
+    @functools.wraps(command)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> R:
+        ledger = args[0]
+        assert isinstance(ledger, Ledger)
+        if ledger._group_commit is None:
+            return command(*args, **kwargs)
+        with ledger._group_commit.deciding():
+            return command(*args, **kwargs)
+
+    return cast(Callable[P, R], _retry_integrity_error(attempt))
 
 
 _ID_LENGTH = 255
@@ -85,9 +98,11 @@ class Ledger(Application[UUID]):
         self.policies: PolicySource = policies or FixedPolicies()
         # Concurrent commands share transactions (ledger/group_commit.py); without it each
         # command saves on its own, queueing for the table lock (the library as it is).
-        self._group_commit = (
-            GroupCommitter(lambda events: self.save(*events)) if group_commit else None
-        )
+        self._group_commit = GroupCommitter(self._save_events) if group_commit else None
+        # Several aggregates in one query (ledger/event_reads.py); the library's repository
+        # is still used wherever a cache or snapshots would make a raw read wrong.
+        self._read_events = events_reader(self.recorder)
+        self._raw_reads = self.repository.cache is None and self.snapshots is None
 
     # --- booking commands ---------------------------------------------------------------
 
@@ -359,7 +374,10 @@ class Ledger(Application[UUID]):
         booking_id = v.require_uuid(booking_id, "booking_id")
         paid_at = v.require_utc(paid_at, "paid_at")
 
-        existing = self._find(Payment.create_id(payment_intent_id), Payment)
+        payment_id = Payment.create_id(payment_intent_id)
+        # The idempotency check and the booking in one read: the command's hot path.
+        loaded = self._load_many(payment_id, booking_id)
+        existing = _of_kind(loaded.get(payment_id), Payment)
         if existing is not None:
             existing.check_same_payment(charge_id=charge_id, amount=amount, booking_id=booking_id)
             return PaymentRecorded(existing.id, Disposition(existing.disposition), False)
@@ -370,7 +388,9 @@ class Ledger(Application[UUID]):
             if discount.currency != amount.currency:
                 raise CurrencyMismatch("discount must be in the payment's currency")
             discount_amount = discount.amount
-        booking = self.get_booking(booking_id)
+        booking = _of_kind(loaded.get(booking_id), Booking)
+        if booking is None:
+            raise BookingNotFound(f"no booking {booking_id}")
         disposition = booking.disposition_for(amount, discount_amount)
         payment = Payment.record(
             payment_intent_id=payment_intent_id,
@@ -566,6 +586,12 @@ class Ledger(Application[UUID]):
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         self._group_commit.commit(events)
 
+    def _save_events(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        """What ``save(*events)`` does here (given events, not aggregates, it takes no
+        snapshots; this application has no ``notify`` hooks), without its per-object
+        runtime protocol checks: the committer's save."""
+        self.events.put(events)
+
     @property
     def saves_waiting(self) -> int:
         """Commands decided and queued for the next group commit (0 without group commit)."""
@@ -578,8 +604,23 @@ class Ledger(Application[UUID]):
             return None
 
     def _find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        aggregate = self._load_any(aggregate_id)
-        return aggregate if isinstance(aggregate, kind) else None
+        return _of_kind(self._load_any(aggregate_id), kind)
+
+    def _load_many(self, *aggregate_ids: UUID) -> dict[UUID, Any]:
+        """The aggregates that exist among ``aggregate_ids``, read in one query where the
+        store allows it (what ``repository.get`` would give for each)."""
+        if not self._raw_reads:
+            found = {aggregate_id: self._load_any(aggregate_id) for aggregate_id in aggregate_ids}
+            return {key: aggregate for key, aggregate in found.items() if aggregate is not None}
+        decode = self.mapper.to_domain_event
+        return {
+            aggregate_id: project_aggregate(None, [decode(stored) for stored in events])
+            for aggregate_id, events in self._read_events(aggregate_ids).items()
+        }
+
+
+def _of_kind(aggregate: object, kind: type[A]) -> A | None:
+    return aggregate if isinstance(aggregate, kind) else None
 
 
 def _session_facts(

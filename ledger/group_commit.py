@@ -6,6 +6,10 @@ Here the first caller to arrive leads: it saves every command queued by then in 
 transaction, wakes their callers, and hands the lead to the next one waiting. Only the leader
 writes, so a process holds at most one connection for ledger writes.
 
+A leader about to take its batch first waits, up to ``max_wait`` (2 ms), for the commands still
+being decided (``deciding``: the ledger's commands mark themselves), so that they share its
+transaction rather than queue behind it; a lone command never waits.
+
 Each command's events are decided (validated, aggregates loaded and mutated) before they are
 queued, and every caller learns its own outcome:
 
@@ -24,7 +28,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +42,8 @@ SaveEvents = Callable[[Sequence[Event]], Any]
 # Errors of the connection, not of one command's events.
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 DEFAULT_MAX_BATCH = 64
+# How long a leader waits at most for commands still being decided (see ``deciding``).
+DEFAULT_MAX_WAIT = 0.002
 
 
 class GroupCommitInterrupted(RuntimeError):
@@ -45,7 +52,7 @@ class GroupCommitInterrupted(RuntimeError):
 
 
 class _Entry:
-    __slots__ = ("error", "events", "first_versions", "leads", "resolved", "wake")
+    __slots__ = ("_asleep", "error", "events", "first_versions", "leads", "resolved")
 
     def __init__(self, events: Sequence[Event]) -> None:
         self.events = list(events)
@@ -53,15 +60,27 @@ class _Entry:
         self.first_versions: dict[UUID, int] = {}
         for event in self.events:
             self.first_versions.setdefault(event.originator_id, event.originator_version)
-        self.wake = threading.Event()
+        # Held from the start, released once to wake the caller: a bare lock is the cheapest
+        # wake-up there is (an Event adds a Condition and its own lock to every hand-off).
+        # Only the current leader wakes entries, so the release needs no further guard.
+        self._asleep = threading.Lock()
+        self._asleep.acquire()
         self.leads = False
         self.resolved = False
         self.error: BaseException | None = None
 
+    def sleep(self) -> None:
+        """Wait until resolved or handed the lead."""
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        if self._asleep.locked():
+            self._asleep.release()
+
     def resolve(self, error: BaseException | None) -> None:
         self.error = error
         self.resolved = True
-        self.wake.set()
+        self.wake()
 
     def outcome(self) -> None:
         if self.error is not None:
@@ -71,14 +90,57 @@ class _Entry:
 class GroupCommitter:
     """Saves concurrent commands' events in shared transactions through ``save``."""
 
-    def __init__(self, save: SaveEvents, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+    def __init__(
+        self,
+        save: SaveEvents,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        if max_batch < 1 or max_wait < 0:
+            raise ValueError("max_batch must be at least 1, max_wait not negative")
         self._save = save
         self._max_batch = max_batch
+        self._max_wait = max_wait
         self._lock = threading.Lock()
         self._queue: deque[_Entry] = deque()
         self._leader_active = False
+        # Commands being decided (``deciding``), and the leader waiting for them to queue.
+        self._deciding = 0
+        self._leader_waits = False
+        self._decided = threading.Condition(self._lock)
+        self._local = threading.local()
+
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """Around a command that may commit: while it decides (reads, validates), a leader
+        about to save waits for it, up to ``max_wait``, so that it joins this transaction.
+
+        Without this, the callers of a batch, released together, all miss the very next
+        batch (it is taken the moment theirs is stored): with n threads a batch holds about
+        n/2 commands, and the table lock allows one transaction at a time. Like
+        PostgreSQL's ``commit_delay``, it waits only while other commands are under way, so a
+        lone caller never waits. Nested commands on one thread count once."""
+        local = self._local
+        depth: int = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        if depth == 0:
+            with self._lock:
+                self._deciding += 1
+            local.counted = True
+        try:
+            yield
+        finally:
+            local.depth = depth
+            if depth == 0 and local.counted:
+                local.counted = False
+                with self._lock:
+                    self._one_decided()
+
+    def _one_decided(self) -> None:
+        self._deciding -= 1
+        if self._leader_waits and self._deciding == 0:
+            self._decided.notify()
 
     @property
     def waiting(self) -> int:
@@ -92,12 +154,17 @@ class GroupCommitter:
         if not events:
             return
         entry = _Entry(events)
+        counted = getattr(self._local, "counted", False)
+        if counted:
+            self._local.counted = False  # decided: queued from now on
         with self._lock:
+            if counted:
+                self._one_decided()
             self._queue.append(entry)
             leads = not self._leader_active
             self._leader_active = True
         if not leads:
-            entry.wake.wait()
+            entry.sleep()
             if not entry.leads:
                 entry.outcome()
                 return
@@ -109,6 +176,10 @@ class GroupCommitter:
         the lead to the next waiting caller, or give it up."""
         try:
             with self._lock:
+                if self._deciding and self._max_wait:
+                    self._leader_waits = True
+                    self._decided.wait_for(self._all_queued, timeout=self._max_wait)
+                    self._leader_waits = False
                 batch = self._take_batch()
             self._save_batch(batch)
         finally:
@@ -116,9 +187,12 @@ class GroupCommitter:
                 if self._queue:
                     successor = self._queue[0]
                     successor.leads = True
-                    successor.wake.set()
+                    successor.wake()
                 else:
                     self._leader_active = False
+
+    def _all_queued(self) -> bool:
+        return self._deciding == 0 or len(self._queue) >= self._max_batch
 
     def _take_batch(self) -> list[_Entry]:
         batch: list[_Entry] = []

@@ -7,6 +7,7 @@ recorded anything (``False`` = idempotent repeat) or raise a typed ``LedgerError
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
@@ -69,6 +70,7 @@ class Payment(BaseAggregate[UUID]):
     TOPIC = "mentorpay.Payment"
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)  # asked twice per payment recorded (uuid5 is Python)
     def create_id(payment_intent_id: str) -> UUID:
         return uuid5(PAYMENT_ID_NAMESPACE, payment_intent_id)
 

@@ -27,12 +27,13 @@ def eventsourcing_env(
     pool_size: int = DEFAULT_POOL_SIZE,
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
     pool_timeout: int = DEFAULT_POOL_TIMEOUT,
-    insert_function: bool = False,
+    insert_function: bool = True,
 ) -> dict[str, str]:
     """The environment an eventsourcing ``Application`` needs for this database URL.
 
-    ``insert_function`` (PostgreSQL): save through one database function call that takes the
-    table lock itself (``mentorpay/ledger_recorder.py``), not a pipelined transaction."""
+    ``insert_function`` (PostgreSQL, the default): save through one database function call
+    that takes the table lock itself (``mentorpay/ledger_recorder.py``), not the library's
+    pipelined transaction (about a third of the client CPU a save costs)."""
     target = parse_database_url(url)
     if target.kind == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -62,7 +63,6 @@ def eventsourcing_env(
     if target.schema:
         env["POSTGRES_SCHEMA"] = target.schema
     if insert_function:
-        env["POSTGRES_ENABLE_DB_FUNCTIONS"] = "y"
         env["APPLICATION_RECORDER_TOPIC"] = ORDERED_INSERT_RECORDER
     return env
 

@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     db_read_pool_size: int = Field(default=4, ge=1)
     db_pool_timeout_seconds: int = Field(default=5, ge=1)
     # PostgreSQL: the ledger saves through one database function call (which takes the events
-    # table's lock itself, so ids still commit in order) instead of a pipelined transaction.
-    db_insert_function: bool = False
+    # table's lock itself, so ids still commit in order); off: the library's pipelined
+    # transaction.
+    db_insert_function: bool = True
     # How long start-up waits for the database to accept connections.
     db_wait_seconds: float = Field(default=60, ge=0)
     # Abuse limits on POST /api/checkout-sessions (``limits`` notation: N/second|minute|hour).

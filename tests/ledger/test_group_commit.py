@@ -34,12 +34,13 @@ class GatedLedger(Ledger):
         self.held = threading.Event()  # a save is waiting at the closed gate
         self.saves: list[int] = []  # events per save, in order
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
+    def _save_events(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+        # The group committer's save (every command's events go through it).
         if not self.gate.is_set():
             self.held.set()
             assert self.gate.wait(timeout=30)
-        self.saves.append(len(objs))
-        return super().save(*objs, **kwargs)
+        self.saves.append(len(events))
+        super()._save_events(events)
 
 
 @pytest.fixture
@@ -187,7 +188,7 @@ def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
     others = [gated.get_booking(request_booking(gated)) for _ in range(3)]
     for booking in others:
         booking.expire()
-    committer = GroupCommitter(lambda events: gated.save(*events))
+    committer = GroupCommitter(gated._save_events)
     gated.saves.clear()
 
     futures = behind_a_held_save(
@@ -210,7 +211,7 @@ def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
 def test_a_bad_command_in_a_batch_does_not_lose_or_half_write_the_others(
     gated: GatedLedger,
 ) -> None:
-    committer = GroupCommitter(lambda events: gated.save(*events))
+    committer = GroupCommitter(gated._save_events)
     bad = Probe(payload=object())  # not JSON-encodable: the whole batch is refused
     good = [Probe(payload=f"ok-{i}") for i in range(3)]
     for probe in good:  # each a command of two events: both stored or neither
@@ -306,3 +307,60 @@ def test_nothing_to_store_is_not_queued() -> None:
     committer = GroupCommitter(lambda events: pytest.fail("saved nothing"))
     committer.commit([])
     assert committer.waiting == 0
+
+
+def test_a_save_waits_for_a_command_still_being_decided_and_takes_it_along() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        saves: list[int] = []
+
+        def save(events: Sequence[DomainEventProtocol[UUID]]) -> None:
+            saves.append(len(events))
+            ledger.save(*events)
+
+        committer = GroupCommitter(save, max_wait=30)
+        deciding, decided = threading.Event(), threading.Event()
+
+        def slow_command() -> None:
+            with committer.deciding():
+                deciding.set()
+                assert decided.wait(timeout=30)  # still reading, say
+                committer.commit(_events(Probe(payload="slow")))
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            slow = pool.submit(slow_command)
+            assert deciding.wait(timeout=30)
+            fast = pool.submit(committer.commit, _events(Probe(payload="fast")))
+            wait_until(lambda: committer.waiting == 1)  # queued, its leader waiting
+            assert saves == []
+            decided.set()
+            slow.result(timeout=30)
+            fast.result(timeout=30)
+
+        assert saves == [2]  # one transaction for both
+
+
+def test_a_command_that_ends_without_saving_releases_a_waiting_save_at_once() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        committer = GroupCommitter(lambda events: ledger.save(*events), max_wait=30)
+        done = threading.Event()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            with committer.deciding():  # e.g. an idempotent repeat: nothing to save
+                fast = pool.submit(committer.commit, _events(Probe(payload="fast")))
+                wait_until(lambda: committer.waiting == 1)
+                fast.add_done_callback(lambda _: done.set())
+                assert not done.is_set()
+            fast.result(timeout=5)  # not the 30 s the leader may wait
+
+
+def test_a_lone_command_never_waits() -> None:
+    with Ledger(eventsourcing_env("memory://")) as ledger:
+        committer = GroupCommitter(lambda events: ledger.save(*events), max_wait=30)
+
+        def alone() -> None:
+            with committer.deciding(), committer.deciding():  # nested: counted once
+                committer.commit(_events(Probe(payload="alone")))
+            with committer.deciding():
+                committer.commit(_events(Probe(payload="again")))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(alone).result(timeout=5)  # not the 30 s a leader may wait

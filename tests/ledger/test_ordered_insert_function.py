@@ -22,8 +22,8 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.postgres
 
 INSERT_ONE = (
-    "SELECT * FROM mentorpay_insert_events_uuid("
-    "ARRAY[ROW(%s::uuid, 1, 'probe', '\\x00'::bytea)]::stored_event_uuid[])"
+    "SELECT * FROM mentorpay_append_events("
+    "ARRAY[%s::uuid], ARRAY[1::bigint], ARRAY['probe'], ARRAY['\\x00'::bytea])"
 )
 
 
