@@ -101,9 +101,7 @@ def test_rate_limited_and_lost_transfers_on_many_threads_are_paid_out_once_by_th
     second = service.run()
     assert second.failed == 0 and first.paid_out + second.paid_out == len(due), second
 
-    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
-    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
-    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+    payouts.assert_each_paid_out_once(due)
 
 
 def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest_once(
@@ -137,9 +135,7 @@ def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest
     assert second.failed == 0 and second.left == 0, second.failures
     assert second.paid_out == first.left, second
 
-    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
-    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
-    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+    payouts.assert_each_paid_out_once(due)
 
 
 def test_sigterm_stops_a_payouts_run_process_soon_and_the_next_run_pays_the_rest_once(
@@ -169,6 +165,4 @@ def test_sigterm_stops_a_payouts_run_process_soon_and_the_next_run_pays_the_rest
 
     rest = payouts.service(concurrency=4, max_requests_per_second=None).run()
     assert rest.failed == 0 and rest.paid_out == left, rest
-    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
-    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
-    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
+    payouts.assert_each_paid_out_once(due)

@@ -84,12 +84,6 @@ def _paid(payouts: Payouts, due: list[tuple[Any, Any]]) -> int:
     return sum(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
 
 
-def _each_paid_out_once(payouts: Payouts, due: list[tuple[Any, Any]]) -> None:
-    groups = sorted(t.transfer_group or "" for t in payouts.transfers_at_stripe())
-    assert groups == sorted(str(booking) for booking, _ in due)  # one transfer each
-    assert all(payouts.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
-
-
 def test_sigterm_of_serve_stops_a_cron_payout_run_soon_and_the_request_answers_what_it_left(
     payouts: Payouts, postgres_url: str
 ) -> None:
@@ -143,7 +137,7 @@ def test_sigterm_of_serve_stops_a_cron_payout_run_soon_and_the_request_answers_w
 
     rest = payouts.service(concurrency=4, max_requests_per_second=None).run()
     assert rest.failed == 0 and rest.paid_out == run["left"], rest
-    _each_paid_out_once(payouts, due)
+    payouts.assert_each_paid_out_once(due)
 
 
 @pytest.mark.parametrize("waiter", ["same service", "another service"])
@@ -323,7 +317,7 @@ def test_payout_runs_in_several_processes_keep_together_to_the_configured_rate(
     # (half a second of slack for when each request happened to reach the sandbox).
     both = sorted(a + b)
     assert both[-1] - both[0] >= (len(both) - 1) / rate - 0.5, (len(both), both[-1] - both[0])
-    _each_paid_out_once(payouts, due)
+    payouts.assert_each_paid_out_once(due)
 
 
 def test_the_next_run_in_another_process_makes_no_request_closer_than_the_pace_allows(

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import stripe
 
-from ledger import Ledger, Money
+from ledger import Ledger, Money, PaymentStatus
 from mentorpay.persistence import eventsourcing_env
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.services.payouts import PayoutService
@@ -124,6 +124,12 @@ class Payouts:
             max_network_retries=0,
         )
         return list(client.v1.transfers.list(params={"limit": 100}).auto_paging_iter())
+
+    def assert_each_paid_out_once(self, due: list[tuple[UUID, UUID]]) -> None:
+        """Every due payment is paid, with one transfer at Stripe each (its group: the booking)."""
+        groups = sorted(t.transfer_group or "" for t in self.transfers_at_stripe())
+        assert groups == sorted(str(booking) for booking, _ in due)
+        assert all(self.ledger.get_payment(p).status == PaymentStatus.PAID for _, p in due)
 
 
 @contextmanager
