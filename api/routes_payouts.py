@@ -26,7 +26,7 @@ class PayoutRunView(BaseModel):
     failures: list[str]
 
 
-def require_cron_secret(
+async def require_cron_secret(  # async: no I/O (api/dependencies.py)
     c: Annotated[ApiServices, Depends(services)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
