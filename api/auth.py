@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -43,7 +43,7 @@ def decode_principal(token: str, secret: str) -> Principal:
     return Principal(sub=sub, role=role)
 
 
-def current_principal(
+async def current_principal(  # async: no I/O, so no worker-thread hop (api/dependencies.py)
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -53,8 +53,8 @@ def current_principal(
     return decode_principal(credentials.credentials, secret)
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
-    def _check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def _check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise Problem(403, "Forbidden", "Your role may not do this.")
         return principal

@@ -65,5 +65,7 @@ class ApiServices:
         return head_position(self.ledger)
 
 
-def services(request: Request) -> ApiServices:
+# The dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency on
+# a worker thread, and that hop per dependency per request cost more CPU than the work itself.
+async def services(request: Request) -> ApiServices:
     return cast(ApiServices, request.app.state.services)  # set by create_app

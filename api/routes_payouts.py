@@ -28,7 +28,7 @@ class PayoutRunView(BaseModel):
     left: int
 
 
-def require_cron_secret(
+async def require_cron_secret(  # async: no I/O (api/dependencies.py)
     c: Annotated[ApiServices, Depends(services)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:

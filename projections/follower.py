@@ -37,6 +37,7 @@ from projections.event_log import head_position
 from projections.failures import Failure, classify, describe
 from projections.leadership import Leadership, leadership_for
 from projections.listener import NotificationListener
+from projections.shared_log import shared_log
 from projections.store import ReadModelStore, Transaction
 
 logger = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ class Follower:
         self._thread: threading.Thread | None = None
         self._listener: NotificationListener | None = None
         self._shared_head = _shared_head(app)
+        self._shared_log = shared_log(app)
         # When this follower last heard (NOTIFY, or the listener reconnecting) of new events.
         self._heard_at = float("-inf")
 
@@ -543,13 +545,10 @@ class Follower:
         """The next notifications after ``start`` and the position the batch reaches.
 
         With a topic filter, a short batch still covers every id up to ``stop``: ids are in
-        commit order (the library's table lock), so none <= ``stop`` can appear later.
+        commit order (the library's table lock), so none <= ``stop`` can appear later. Read
+        through the process's one reader of this log (``projections.shared_log``).
         """
-        notifications = self._app.recorder.select_notifications(
-            start, limit, stop=stop, topics=self._topics, inclusive_of_start=False
-        )
-        end = notifications[-1].id if len(notifications) == limit else stop
-        return notifications, end
+        return self._shared_log.select(start, stop, limit, self._topics)
 
     def _project_batch(self, projection: Projection, start: int, stop: int, limit: int) -> None:
         notifications, end = self._select(start, stop, limit)
