@@ -5,7 +5,8 @@ each read model writes its share of the batch in a transaction of its own togeth
 tracking position, exactly as ``Follower.replay`` does for one. So a crash between (or in) a
 batch leaves every read model consistent with its own position, and any later run, a worker's
 follower or ``catch_up_together``, goes on from each one's position without applying an
-event twice or skipping one.
+event twice or skipping one. On PostgreSQL the log is read ahead on a thread and each read
+model writes on a thread and connection of its own (``_Pipeline``); on SQLite, in turn.
 
 A read model whose batch fails for good leaves the pass; once the others are done it is
 finished by its own follower, which goes event by event over that batch and halts at the bad
@@ -17,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ledger.events import DomainEvent
@@ -130,17 +132,17 @@ def _members(followers: Sequence[Follower], batch_size: int) -> list[_Member]:
 
 
 Decoded = list[tuple[int, str, DomainEvent]]
+Read = Callable[[int], tuple[Decoded, int]]
+# Batches read ahead for each read model: enough to keep a writer busy while the next is read,
+# few enough that memory stays flat (a batch is held once, whatever the number of models).
+_BATCHES_AHEAD = 2
+_POLL_SECONDS = 0.1
 
 
 def _catch_up(
     members: list[_Member], batch_size: int, progress: ProgressCallback | None
 ) -> list[_Member]:
-    """The pass; returns the members whose batch failed for good (to be finished alone).
-
-    On PostgreSQL the next batch is read and decoded while this one is written, and the read
-    models write their shares at the same time, each on a connection of its own (as many at
-    once as the store's pool holds): the server's work on one overlaps Python's on another.
-    """
+    """The pass; returns the members whose batch failed for good (to be finished alone)."""
     if not members:
         return []
     app, store = members[0].follower.app, members[0].follower.store
@@ -153,9 +155,10 @@ def _catch_up(
         topics = []
     start = min(member.follower.position for member in members)
     pending = [member for member in members if member.follower.position < stop]
-    left_behind: list[_Member] = []
     if progress:
         progress(min(start, stop), stop)
+    if not pending or start >= stop:
+        return []
 
     def read(after: int) -> tuple[Decoded, int]:
         notifications = app.recorder.select_notifications(
@@ -164,57 +167,172 @@ def _catch_up(
         end = notifications[-1].id if len(notifications) == batch_size else stop
         return [(n.id, n.topic, app.mapper.to_domain_event(n)) for n in notifications], end
 
-    concurrent = store.kind == "postgres"
-    writers = max(1, min(len(pending), store.max_connections)) if concurrent else 1
-    with ThreadPoolExecutor(max_workers=writers + 1, thread_name_prefix="replay") as pool:
+    if store.kind == "postgres":
+        return _Pipeline(pending, store, read, start, stop).run(progress)
+    return _in_turn(pending, store, read, start, stop, progress)
 
-        def read_ahead(after: int) -> Future[tuple[Decoded, int]]:
-            return pool.submit(read, after) if concurrent else _done(read, after)
 
-        reading = read_ahead(start) if pending and start < stop else None
-        while reading is not None:
-            decoded, end = reading.result()
-            reading = read_ahead(end) if concurrent and end < stop else None
-            due = []
-            for member in pending:
-                if not member.follower.still_leading():
-                    raise FollowerBusy(
-                        f"follower {member.follower.name!r} lost its lock to another instance"
-                    )
-                if member.follower.position < end:  # else resumed ahead of this batch
-                    due.append(member)
-            if concurrent:
-                writes = [pool.submit(_write, store, m, decoded, end) for m in due]
-                failures = [write.exception() for write in writes]
-            else:
-                failures = []
-                for member in due:
-                    failures.append(_error_of(_write, store, member, decoded, end))
-                    if failures[-1] is not None and classify(failures[-1]) is Failure.TRANSIENT:
-                        due = due[: len(failures)]  # the rest wait for the next run
-                        break
-            transient = [e for e in failures if e is not None and classify(e) is Failure.TRANSIENT]
-            for member, error in zip(due, failures, strict=True):
-                if error is None:
-                    member.follower.moved_to(end)
-                elif classify(error) is not Failure.TRANSIENT:
-                    logger.warning(
-                        "%s: a batch after %d failed (%s); it leaves the one-pass replay",
-                        member.follower.name,
-                        member.follower.position,
-                        describe(error),
-                    )
-                    pending.remove(member)
-                    left_behind.append(member)
-            if transient:
-                raise transient[0]
-            if not pending:
-                break
-            if reading is None and end < stop:
-                reading = read_ahead(end)
-            if progress:
-                progress(min(end, stop), stop)
+def _in_turn(
+    pending: list[_Member],
+    store: ReadModelStore,
+    read: Read,
+    start: int,
+    stop: int,
+    progress: ProgressCallback | None,
+) -> list[_Member]:
+    """SQLite (one writer at a time): each batch read, then written by each read model."""
+    left_behind: list[_Member] = []
+    while pending and start < stop:
+        decoded, end = read(start)
+        for member in list(pending):
+            _check_leading(member)
+            if member.follower.position >= end:
+                continue  # resumed ahead of this batch
+            try:
+                _write(store, member, decoded, end)
+            except Exception as error:
+                if classify(error) is Failure.TRANSIENT:
+                    raise
+                _leaves(member, error)
+                pending.remove(member)
+                left_behind.append(member)
+                continue
+            member.follower.moved_to(end)
+        start = end
+        if progress:
+            progress(min(start, stop), stop)
     return left_behind
+
+
+class _Pipeline:
+    """PostgreSQL: one thread reads and decodes the log batch by batch, and each read model
+    writes its share on a thread and a connection of its own, at its own pace, up to
+    ``_BATCHES_AHEAD`` batches behind the reader. The server's work for one overlaps Python's
+    for another (reading, decoding, folding), and no read model waits for a slower one's
+    batch. Each batch of each read model is still one transaction with its position."""
+
+    def __init__(
+        self, members: list[_Member], store: ReadModelStore, read: Read, start: int, stop: int
+    ) -> None:
+        self.members = members
+        self.store = store
+        self.read = read
+        self.start = start
+        self.stop = stop
+        self.queues: dict[str, queue.Queue[tuple[Decoded, int]]] = {
+            m.follower.name: queue.Queue(maxsize=_BATCHES_AHEAD) for m in members
+        }
+        self.writing = {m.follower.name for m in members}
+        # No more transactions than the store's pool holds: a writer waiting here waits for
+        # another's commit, not for a pool timeout.
+        self.connections = threading.BoundedSemaphore(max(1, store.max_connections))
+        self.read_all = threading.Event()
+        self.failed = threading.Event()
+        self.errors: list[BaseException] = []
+        self.left_behind: list[_Member] = []
+
+    def run(self, progress: ProgressCallback | None) -> list[_Member]:
+        threads = [threading.Thread(target=self._reader, name="replay-read", daemon=True)]
+        threads += [
+            threading.Thread(
+                target=self._writer, args=(m,), name=f"replay-{m.follower.name}", daemon=True
+            )
+            for m in self.members
+        ]
+        for thread in threads:
+            thread.start()
+        reported = -1
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(_POLL_SECONDS)
+                    if progress:
+                        reached = min(m.follower.position for m in self.members)
+                        if reached != reported:
+                            reported = reached
+                            progress(min(reached, self.stop), self.stop)
+        except BaseException:  # interrupted (Ctrl-C): no transaction may outlive the pass
+            self.failed.set()
+            for thread in threads:
+                thread.join()
+            raise
+        if self.errors:
+            raise self.errors[0]
+        if progress:
+            progress(self.stop, self.stop)
+        return self.left_behind
+
+    def _fail(self, error: BaseException) -> None:
+        self.errors.append(error)
+        self.failed.set()
+
+    def _reader(self) -> None:
+        after = self.start
+        try:
+            while after < self.stop and self.writing and not self.failed.is_set():
+                batch = self.read(after)
+                for member in self.members:
+                    self._hand_over(member, batch)
+                after = batch[1]
+        except BaseException as error:
+            self._fail(error)
+        finally:
+            self.read_all.set()
+
+    def _hand_over(self, member: _Member, batch: tuple[Decoded, int]) -> None:
+        name = member.follower.name
+        while name in self.writing and not self.failed.is_set():
+            try:
+                self.queues[name].put(batch, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def _next(self, member: _Member) -> tuple[Decoded, int] | None:
+        batches = self.queues[member.follower.name]
+        while not self.failed.is_set():
+            try:
+                return batches.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self.read_all.is_set() and batches.empty():
+                    return None
+        return None
+
+    def _writer(self, member: _Member) -> None:
+        try:
+            while (batch := self._next(member)) is not None:
+                decoded, end = batch
+                _check_leading(member)
+                if member.follower.position >= end:
+                    continue  # resumed ahead of this batch
+                try:
+                    with self.connections:
+                        _write(self.store, member, decoded, end)
+                except Exception as error:
+                    if classify(error) is Failure.TRANSIENT:
+                        raise
+                    _leaves(member, error)
+                    self.left_behind.append(member)
+                    return
+                member.follower.moved_to(end)
+        except BaseException as error:
+            self._fail(error)
+        finally:
+            self.writing.discard(member.follower.name)
+
+
+def _check_leading(member: _Member) -> None:
+    if not member.follower.still_leading():
+        raise FollowerBusy(f"follower {member.follower.name!r} lost its lock to another instance")
+
+
+def _leaves(member: _Member, error: Exception) -> None:
+    logger.warning(
+        "%s: a batch after %d failed (%s); it leaves the one-pass replay",
+        member.follower.name,
+        member.follower.position,
+        describe(error),
+    )
 
 
 def _write(store: ReadModelStore, member: _Member, decoded: Decoded, end: int) -> None:
@@ -240,27 +358,6 @@ def _write(store: ReadModelStore, member: _Member, decoded: Decoded, end: int) -
         tracking.advance(tx, follower.name, expected=position, new=end)
         if events:
             member.projection.apply(tx, events)
-
-
-def _done(read: Callable[[int], tuple[Decoded, int]], after: int) -> Future[tuple[Decoded, int]]:
-    """``read(after)`` run here and now (SQLite: on this thread), as a finished future."""
-    future: Future[tuple[Decoded, int]] = Future()
-    future.set_result(read(after))
-    return future
-
-
-def _error_of(
-    write: Callable[[ReadModelStore, _Member, Decoded, int], None],
-    store: ReadModelStore,
-    member: _Member,
-    decoded: Decoded,
-    end: int,
-) -> BaseException | None:
-    try:
-        write(store, member, decoded, end)
-    except Exception as error:
-        return error
-    return None
 
 
 def _finish_alone(left_behind: list[_Member]) -> None:
