@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import enum
-import re
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from ledger import Booking, BookingStatus
 from ledger.events import DomainEvent, event_time
+from projections.bulk_rows import (
+    ValueOf,
+    column_types,
+    insert_new_rows,
+    stored_ids,
+    update_rows,
+)
 from projections.store import Transaction
 
 CREATE_BOOKINGS = """
@@ -70,72 +74,19 @@ class BookingsProjection:
 
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
         """Fold the batch into each row's final state, then write it with a few set-based
-        statements: one multi-row INSERT for the bookings it opens and one UPDATE per shape of
-        change for the rows it finds already stored."""
-        requested = [str(e.originator_id) for _, e in events if isinstance(e, Booking.Requested)]
+        statements: one COPY (PostgreSQL) for the bookings it opens and one UPDATE per shape of
+        change for the rows it finds already stored (see ``projections.bulk_rows``)."""
+        keyed = [(position, str(event.originator_id), event) for position, event in events]
+        requested = [key for _, key, e in keyed if isinstance(e, Booking.Requested)]
         fold = _Fold(stored_ids(tx, "bookings", requested))
-        for position, event in events:
+        for position, key, event in keyed:
             if isinstance(event, Booking.Requested):
-                fold.insert(position, event)
+                fold.insert(position, key, event)
             else:
                 changes = _changes(event)
                 if changes is not None:
-                    fold.update(str(event.originator_id), changes, position, event_time(event))
+                    fold.update(key, changes, position, event_time(event))
         fold.write(tx)
-
-
-def stored_ids(tx: Transaction, table: str, ids: list[str]) -> set[str]:
-    """Which of these row ids the table holds: one query per 500 ids."""
-    found: set[str] = set()
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        marks = ", ".join(["%s"] * len(chunk))
-        rows = tx.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk).fetchall()
-        found.update(row["id"] for row in rows)
-    return found
-
-
-def column_types(create_table: str) -> dict[str, str]:
-    """Each column's SQL type, read from a ``CREATE TABLE`` statement."""
-    return {
-        match.group(1): match.group(2)
-        for match in re.finditer(
-            r"^\s+(\w+) (TEXT|BIGINT|TIMESTAMPTZ|BOOLEAN)\b", create_table, re.M
-        )
-    }
-
-
-def insert_rows(
-    tx: Transaction, table: str, types: dict[str, str], rows: list[dict[str, Any]]
-) -> None:
-    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of many rows: on PostgreSQL one statement
-    with one array per column (``unnest``), so the server parses, plans and runs it once; on
-    SQLite (in-process, no round trips) an ``executemany``."""
-    if not rows:
-        return
-    columns = ", ".join(types)
-    if tx.kind == "postgres":
-        arrays = ", ".join(f"%s::{kind}[]" for kind in types.values())
-        tx.execute(
-            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
-            " ON CONFLICT (id) DO NOTHING",
-            [[_array_value(row[column]) for row in rows] for column in types],
-        )
-        return
-    marks = ", ".join(f"%({column})s" for column in types)
-    tx.executemany(
-        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", rows
-    )
-
-
-def _array_value(value: Any) -> Any:
-    # What ``Transaction`` does to a parameter, which it cannot do inside an array.
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, UUID):
-        return str(value)
-    return value
 
 
 def _changes(event: DomainEvent) -> dict[str, Any] | None:
@@ -143,7 +94,7 @@ def _changes(event: DomainEvent) -> dict[str, Any] | None:
     if isinstance(event, Booking.PaymentConfirmed):
         return {
             "status": event.leads_to,
-            "payment_id": event.payment_id,
+            "payment_id": str(event.payment_id),
             "stripe_payment_intent_id": event.payment_intent_id,
         }
     if isinstance(event, Booking.Booked):
@@ -181,8 +132,7 @@ class _Fold:
         self.inserts: dict[str, dict[str, Any]] = {}
         self.updates: dict[str, dict[str, Any]] = {}
 
-    def insert(self, position: int, event: Booking.Requested) -> None:
-        key = str(event.originator_id)
+    def insert(self, position: int, key: str, event: Booking.Requested) -> None:
         if key in self.stored:
             return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
         self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
@@ -226,17 +176,14 @@ class _Fold:
         row["updated_at"] = updated_at
 
     def write(self, tx: Transaction) -> None:
-        insert_rows(tx, "bookings", _COLUMN_TYPES, list(self.inserts.values()))
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in self.updates.values():
-            by_shape.setdefault(tuple(sorted(row)), []).append(row)
-        for shape, rows in by_shape.items():
-            assignments = ", ".join(
-                f"{column} = %({column})s" for column in shape if column != "id"
-            )
-            tx.executemany(f"UPDATE bookings SET {assignments} WHERE id = %(id)s", rows)
+        insert_new_rows(tx, "bookings", _COLUMN_TYPES, list(self.inserts.values()))
+        update_rows(tx, "bookings", _COLUMN_TYPES, list(self.updates.values()), _assignments)
         self.inserts.clear()
         self.updates.clear()
+
+
+def _assignments(shape: tuple[str, ...], value_of: ValueOf) -> list[str]:
+    return [f"{column} = {value_of(column)}" for column in shape if column != "id"]
 
 
 # -- read queries ---------------------------------------------------------------------------

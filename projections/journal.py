@@ -61,10 +61,14 @@ ON CONFLICT (account, currency) DO UPDATE SET
     debits = account_balances.debits + excluded.debits,
     credits = account_balances.credits + excluded.credits
 """
-# PostgreSQL: the entries of a batch are loaded with COPY, its balances with one statement.
+# PostgreSQL: the entries of a batch are loaded with a binary COPY, its balances with one
+# statement.
 ENTRY_COLUMNS = (
     "position", "line", "event_type", "aggregate_id", "booking_id", "payment_id", "account",
     "side", "amount", "currency", "recorded_at",
+)  # fmt: skip
+ENTRY_TYPES = (
+    "int8", "int4", "text", "text", "text", "text", "text", "text", "int8", "text", "timestamptz",
 )  # fmt: skip
 UPSERT_BALANCES_UNNEST = """
 INSERT INTO account_balances (account, currency, debits, credits)
@@ -116,7 +120,8 @@ class JournalProjection:
             postings = postings_for(event)
             if not postings:
                 continue
-            owner = _owner_of(event, bookings_of)
+            aggregate_id = str(event.originator_id)
+            owner = _owner_of(event, aggregate_id, bookings_of)
             event_type = _event_type(event)
             recorded_at: datetime = event_time(event)
             for line, posting in enumerate(postings, start=1):
@@ -125,7 +130,7 @@ class JournalProjection:
                         position,
                         line,
                         event_type,
-                        str(event.originator_id),
+                        aggregate_id,
                         owner.booking_id,
                         owner.payment_id,
                         posting.account,
@@ -142,7 +147,7 @@ class JournalProjection:
         balances = [(account, currency, d, c) for (account, currency), (d, c) in totals.items()]
         if tx.kind == "postgres":
             # No statement per row: no per-row parsing, parameter adaptation or round trip.
-            tx.copy_rows("journal_entries", ENTRY_COLUMNS, rows)
+            tx.copy_rows("journal_entries", ENTRY_COLUMNS, rows, types=ENTRY_TYPES)
             tx.execute(UPSERT_BALANCES_UNNEST, _columns(balances, 4))
             return
         tx.executemany(INSERT_ENTRY, rows)  # SQLite: in-process, no round trips
@@ -176,13 +181,12 @@ class JournalProjection:
         return known
 
 
-def _owner_of(event: DomainEvent, bookings_of: dict[str, str]) -> _Owner:
+def _owner_of(event: DomainEvent, aggregate_id: str, bookings_of: dict[str, str]) -> _Owner:
     if isinstance(event, Booking.Booked):
-        return _Owner(str(event.originator_id), str(event.payment_id))
+        return _Owner(aggregate_id, str(event.payment_id))
     if isinstance(event, Booking.Event):
-        return _Owner(str(event.originator_id), None)
-    payment_id = str(event.originator_id)
-    return _Owner(bookings_of.get(payment_id), payment_id)
+        return _Owner(aggregate_id, None)
+    return _Owner(bookings_of.get(aggregate_id), aggregate_id)
 
 
 def _event_type_of(cls: type) -> str:

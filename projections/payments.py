@@ -15,7 +15,13 @@ from uuid import UUID
 from ledger import Booking, Disposition, Payment, PaymentStatus
 from ledger.events import DomainEvent, event_time
 from ledger.statuses import status_after_payout_failure, status_after_refund
-from projections.bookings import column_types, insert_rows, stored_ids
+from projections.bulk_rows import (
+    ValueOf,
+    column_types,
+    insert_new_rows,
+    stored_ids,
+    update_rows,
+)
 from projections.store import Transaction
 
 CREATE_PAYMENTS = """
@@ -140,11 +146,15 @@ class PaymentsProjection:
     def apply(self, tx: Transaction, events: list[tuple[int, DomainEvent]]) -> None:
         """Fold the batch into each row's final state, then write it with a few set-based
         statements (see ``_Fold``)."""
-        paid = [str(e.originator_id) for _, e in events if isinstance(e, Payment.Paid)]
-        fold = _Fold(stored_ids(tx, "payments", paid), _accepted_payments(tx, events))
+        paid = {
+            position: str(e.originator_id) for position, e in events if isinstance(e, Payment.Paid)
+        }
+        fold = _Fold(
+            stored_ids(tx, "payments", list(paid.values())), _accepted_payments(tx, events)
+        )
         for position, event in events:
             if isinstance(event, Payment.Paid):
-                fold.insert(position, event)
+                fold.insert(position, paid[position], event)
             elif isinstance(event, Booking.Event):
                 _booking_changed(fold, position, event)
             elif isinstance(event, Payment.Refunded):
@@ -268,8 +278,7 @@ class _Fold:
     def accepted_of(self, booking_id: str) -> list[str]:
         return list(self.accepted.get(booking_id, ()))
 
-    def insert(self, position: int, event: Payment.Paid) -> None:
-        key = str(event.originator_id)
+    def insert(self, position: int, key: str, event: Payment.Paid) -> None:
         if key in self.stored:
             return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
         self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
@@ -334,27 +343,29 @@ class _Fold:
         row["updated_at"] = updated_at
 
     def write(self, tx: Transaction) -> None:
-        insert_rows(tx, "payments", _COLUMN_TYPES, list(self.inserts.values()))
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in self.updates.values():
-            by_shape.setdefault(tuple(sorted(row)), []).append(row)
-        for shape, rows in by_shape.items():
-            tx.executemany(_update_statement(shape), rows)
+        insert_new_rows(tx, "payments", _COLUMN_TYPES, list(self.inserts.values()))
+        update_rows(tx, "payments", _UPDATE_TYPES, list(self.updates.values()), _assignments)
         self.inserts.clear()
         self.updates.clear()
 
 
-def _update_statement(shape: tuple[str, ...]) -> str:
-    assignments = [f"{c} = %({c})s" for c in shape if c not in ("id", _REFUND, _REFUND_STATUS)]
+_UPDATE_TYPES = {**_COLUMN_TYPES, _REFUND: "BIGINT", _REFUND_STATUS: "BOOLEAN"}
+
+
+def _assignments(shape: tuple[str, ...], value_of: ValueOf) -> list[str]:
+    assignments = [
+        f"{c} = {value_of(c)}" for c in shape if c not in ("id", _REFUND, _REFUND_STATUS)
+    ]
     if _REFUND in shape:
-        assignments.append(f"amount_refunded = amount_refunded + %({_REFUND})s")
+        assignments.append(f"amount_refunded = payments.amount_refunded + {value_of(_REFUND)}")
     if _REFUND_STATUS in shape:
         # status_after_refund, on the stored running total
         assignments.append(
-            f"status = CASE WHEN amount_refunded + %({_REFUND})s >= amount "
-            f"THEN '{status_after_refund(1, 1)}' ELSE '{status_after_refund(1, 0)}' END"
+            f"status = CASE WHEN payments.amount_refunded + {value_of(_REFUND)}"
+            f" >= payments.amount THEN '{status_after_refund(1, 1)}'"
+            f" ELSE '{status_after_refund(1, 0)}' END"
         )
-    return f"UPDATE payments SET {', '.join(assignments)} WHERE id = %(id)s"
+    return assignments
 
 
 def payment_ids_of_booking(tx: Transaction, booking_id: UUID) -> set[UUID]:

@@ -144,15 +144,26 @@ class Transaction:
                 self._cursor.executemany(sql, adapted)
         return self
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        types: Sequence[str] | None = None,
+    ) -> None:
         """PostgreSQL only: ``COPY table (columns) FROM STDIN`` of these rows, the fastest way
-        to load many (no per-row statement, parameter or round trip)."""
+        to load many (no per-row statement, parameter or round trip). With ``types`` (the
+        columns' PostgreSQL type names) in binary format: the server parses no text, and
+        values are dumped as the column's type (a ``str`` for a text column, as given)."""
         if isinstance(self._cursor, sqlite3.Cursor):
             raise TypeError("COPY is PostgreSQL's; use executemany on SQLite")
-        with (
-            _translated_errors(),
-            self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        if types is not None:
+            statement += " (FORMAT BINARY)"
+        with _translated_errors(), self._cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
 
@@ -347,6 +358,10 @@ class _PostgresBackend:
                 if not connection.broken:
                     self._used_at[connection] = time.monotonic()
 
+    @property
+    def max_connections(self) -> int:
+        return self._pool.max_size
+
     def connect(self) -> psycopg.Connection[Row]:
         """A dedicated autocommit connection, outside the pool (locks, LISTEN)."""
         return psycopg.connect(
@@ -376,6 +391,14 @@ class ReadModelStore:
             self._backend = _PostgresBackend(self.target, pool_size, pool_timeout)
         else:
             self._backend = _SQLiteBackend(self.target.sqlite_path, busy_timeout)
+
+    @property
+    def max_connections(self) -> int:
+        """How many transactions may be open at once without waiting for a connection (SQLite:
+        one writer at a time)."""
+        if isinstance(self._backend, _PostgresBackend):
+            return self._backend.max_connections
+        return 1
 
     @property
     def sqlite_path(self) -> str | None:
