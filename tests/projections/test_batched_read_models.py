@@ -248,29 +248,15 @@ def store(database_url: str) -> Any:
         yield store
 
 
-@pytest.fixture(params=["per-row updates", "staged updates"])
-def update_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """On PostgreSQL, many changes of one shape go through a staging table: with a threshold
-    of one, every change does, so both paths meet the same logs."""
-    if request.param == "staged updates":
-        monkeypatch.setattr(bulk_rows, "STAGING_MIN_ROWS", 1)
-    return str(request.param)
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Any:
+    with ReadModelStore(postgres_url, pool_size=1) as store:
+        yield store
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    actions=st.lists(step, min_size=5, max_size=30),
-    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=6),
-)
-def test_any_batching_gives_the_rows_of_one_event_per_batch(
-    store: ReadModelStore, update_path: str, actions: list[tuple[Any, ...]], cuts: list[int]
+def _any_batching_gives_the_rows_of_one_event_per_batch(
+    store: ReadModelStore, actions: list[tuple[Any, ...]], cuts: list[int]
 ) -> None:
-    if update_path == "staged updates" and store.kind != "postgres":
-        pytest.skip("SQLite has no staging path")
     log, facts = _log(actions)
     for projection in (BookingsProjection(), PaymentsProjection()):
         one_by_one = _rows(store, projection, log, list(range(len(log) + 1)))
@@ -283,3 +269,37 @@ def test_any_batching_gives_the_rows_of_one_event_per_batch(
         assert shown == facts[projection.name]  # what the aggregates decided
         assert _rows(store, projection, log, cuts) == one_by_one, projection.name
         assert _rows(store, projection, log, []) == one_by_one, projection.name  # one batch
+
+
+_BATCHINGS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+_LOGS_AND_CUTS = given(
+    actions=st.lists(step, min_size=5, max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=6),
+)
+
+
+@_BATCHINGS
+@_LOGS_AND_CUTS
+def test_any_batching_gives_the_rows_of_one_event_per_batch(
+    store: ReadModelStore, actions: list[tuple[Any, ...]], cuts: list[int]
+) -> None:
+    _any_batching_gives_the_rows_of_one_event_per_batch(store, actions, cuts)
+
+
+@pytest.mark.postgres
+@_BATCHINGS
+@_LOGS_AND_CUTS
+def test_staged_updates_give_the_rows_of_one_event_per_batch(
+    postgres_store: ReadModelStore,
+    monkeypatch: pytest.MonkeyPatch,
+    actions: list[tuple[Any, ...]],
+    cuts: list[int],
+) -> None:
+    """On PostgreSQL, many changes of one shape go through a staging table: with a threshold
+    of one, every change does, so both paths meet the same logs."""
+    monkeypatch.setattr(bulk_rows, "STAGING_MIN_ROWS", 1)
+    _any_batching_gives_the_rows_of_one_event_per_batch(postgres_store, actions, cuts)
