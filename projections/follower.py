@@ -23,7 +23,6 @@ import contextlib
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -37,7 +36,7 @@ from projections.event_log import head_position
 from projections.failures import Failure, classify, describe
 from projections.leadership import Leadership, leadership_for
 from projections.listener import NotificationListener
-from projections.shared_log import shared_log
+from projections.shared_log import PerApplication, shared_log
 from projections.store import ReadModelStore, Transaction
 
 logger = logging.getLogger(__name__)
@@ -133,18 +132,8 @@ class _SharedHead:
         return head
 
 
-_SHARED_HEADS: weakref.WeakKeyDictionary[Application[Any], _SharedHead] = (
-    weakref.WeakKeyDictionary()
-)
-_SHARED_HEADS_LOCK = threading.Lock()
-
-
-def _shared_head(app: Application[Any]) -> _SharedHead:
-    with _SHARED_HEADS_LOCK:
-        shared = _SHARED_HEADS.get(app)
-        if shared is None:
-            shared = _SHARED_HEADS[app] = _SharedHead()
-        return shared
+# The log's head as the process's followers of one application last read it.
+_shared_head = PerApplication(lambda _app: _SharedHead())
 
 
 class Follower:

@@ -185,19 +185,9 @@ def _in_turn(
     while pending and start < stop:
         decoded, end = read(start)
         for member in list(pending):
-            _check_leading(member)
-            if member.follower.position >= end:
-                continue  # resumed ahead of this batch
-            try:
-                _write(store, member, decoded, end)
-            except Exception as error:
-                if classify(error) is Failure.TRANSIENT:
-                    raise
-                _leaves(member, error)
+            if not _write_share(store, member, decoded, end):
                 pending.remove(member)
                 left_behind.append(member)
-                continue
-            member.follower.moved_to(end)
         start = end
         if progress:
             progress(min(start, stop), stop)
@@ -302,23 +292,37 @@ class _Pipeline:
         try:
             while (batch := self._next(member)) is not None:
                 decoded, end = batch
-                _check_leading(member)
-                if member.follower.position >= end:
-                    continue  # resumed ahead of this batch
-                try:
-                    with self.connections:
-                        _write(self.store, member, decoded, end)
-                except Exception as error:
-                    if classify(error) is Failure.TRANSIENT:
-                        raise
-                    _leaves(member, error)
+                if not _write_share(self.store, member, decoded, end, self.connections):
                     self.left_behind.append(member)
                     return
-                member.follower.moved_to(end)
         except BaseException as error:
             self._fail(error)
         finally:
             self.writing.discard(member.follower.name)
+
+
+def _write_share(
+    store: ReadModelStore,
+    member: _Member,
+    decoded: Decoded,
+    end: int,
+    connection: contextlib.AbstractContextManager[object] | None = None,
+) -> bool:
+    """Write ``member``'s share of a batch (held in ``connection``, a slot of the pool) unless
+    it has resumed ahead of it; False if the batch failed for good: it leaves the pass."""
+    _check_leading(member)
+    if member.follower.position >= end:
+        return True  # resumed ahead of this batch
+    try:
+        with connection or contextlib.nullcontext():
+            _write(store, member, decoded, end)
+    except Exception as error:
+        if classify(error) is Failure.TRANSIENT:
+            raise
+        _leaves(member, error)
+        return False
+    member.follower.moved_to(end)
+    return True
 
 
 def _check_leading(member: _Member) -> None:

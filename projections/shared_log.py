@@ -15,8 +15,8 @@ from __future__ import annotations
 import bisect
 import threading
 import weakref
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Generic, TypeVar
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
@@ -81,14 +81,25 @@ class SharedLog:
             self._ids = [n.id for n in read]
 
 
-_LOGS: weakref.WeakKeyDictionary[Application[Any], SharedLog] = weakref.WeakKeyDictionary()
-_LOGS_LOCK = threading.Lock()
+T = TypeVar("T")
 
 
-def shared_log(app: Application[Any]) -> SharedLog:
-    """The one ``SharedLog`` of ``app`` in this process."""
-    with _LOGS_LOCK:
-        log = _LOGS.get(app)
-        if log is None:
-            log = _LOGS[app] = SharedLog(app)
-        return log
+class PerApplication(Generic[T]):
+    """One ``T`` per application in this process, made by ``make(app)`` on first use: what a
+    process's followers of one application share (this log, the log's head)."""
+
+    def __init__(self, make: Callable[[Application[Any]], T]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._made: weakref.WeakKeyDictionary[Application[Any], T] = weakref.WeakKeyDictionary()
+
+    def __call__(self, app: Application[Any]) -> T:
+        with self._lock:
+            made = self._made.get(app)
+            if made is None:
+                made = self._made[app] = self._make(app)
+            return made
+
+
+# The one ``SharedLog`` of an application in this process.
+shared_log = PerApplication(SharedLog)

@@ -7,9 +7,7 @@ API key lives only in the client's default headers.
 
 from __future__ import annotations
 
-import functools
 import logging
-import ssl
 from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime
@@ -30,6 +28,7 @@ from processes.gateways.calcom_errors import (
 )
 from processes.gateways.calcom_objects import CalBooking, Reservation, Slot
 from processes.gateways.timestamps import to_iso_utc
+from processes.gateways.tls import shared_tls_context
 
 __all__ = [
     "CalBooking",
@@ -73,13 +72,6 @@ def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return dict(metadata)
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # httpx's own default (certifi, or SSL_CERT_FILE/DIR), made once a process rather than once
-    # a gateway: loading the certificates takes a fifth of a second; clients may share a context.
-    return httpx.create_ssl_context()
-
-
 class CalcomGateway:
     def __init__(self, api_key: str, api_base: str | None = None, *, timeout: float = 10) -> None:
         base = (api_base or DEFAULT_API_BASE).rstrip("/")
@@ -87,7 +79,7 @@ class CalcomGateway:
             base_url=f"{base}/v2",
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=timeout,
-            verify=_tls_context(),
+            verify=shared_tls_context(),
         )
 
     def close(self) -> None:

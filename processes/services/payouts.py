@@ -71,7 +71,6 @@ from projections.store import ReadModelStore
 log = logging.getLogger(__name__)
 
 _RUN_LOCK_NAME = "payouts-run"
-# Serialises runs on a ``memory://`` store, which nothing outside this process can see.
 _NOT_STARTED = (
     "the process is stopping: this payout run did not start (another run was in progress);"
     " the due payments stay due for the next run"
@@ -136,6 +135,7 @@ class PayoutService:
         self._stripe = stripe
         self._hold = hold
         self._clock = clock
+        # Serialises this process's runs (on a ``memory://`` store, the only thing that does).
         self._local_run_lock = threading.Lock()
         # The process's shutdown signal (never set when none is given): a run stops early.
         self._stopping = stopping or threading.Event()
@@ -446,16 +446,19 @@ class _RequestPacer:
         with self._lock:  # reserve a slot; the wait for it happens outside the lock
             slot = max(time.monotonic(), self._next)
             self._next = slot + self._interval
-        delay = slot - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)  # pacing toward Stripe, not synchronisation
+        _sleep_until(slot)
 
     def wait_for_next_slot(self) -> None:
         """Return once a request made now would keep to the pace (at most one interval)."""
         with self._lock:
-            delay = self._next - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)  # pacing toward Stripe, not synchronisation
+            slot = self._next
+        _sleep_until(slot)
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)  # pacing toward Stripe, not synchronisation
 
 
 @dataclass

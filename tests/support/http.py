@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
 from typing import Any
 
 import httpx
 
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # httpx loads the CA bundle for every new client, which is most of a test client's cost
-    # (about 15 ms each, and the flow tests open thousands); one context serves them all.
-    return httpx.create_ssl_context()
+from processes.gateways.tls import shared_tls_context
 
 
 def http_client(**options: Any) -> httpx.Client:
-    """An ``httpx.Client`` with ``options``, sharing one TLS context with every other."""
-    return httpx.Client(verify=_tls_context(), **options)
+    """An ``httpx.Client`` with ``options`` and the process's one TLS context: httpx loads the
+    CA bundle for every new client otherwise, and the flow tests open thousands."""
+    return httpx.Client(verify=shared_tls_context(), **options)
