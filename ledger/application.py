@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.domain import BaseAggregate, DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import retry
 
 from ledger import validation as v
@@ -41,7 +41,7 @@ from ledger.errors import (
     PaymentNotFound,
     PayoutNotAllowed,
 )
-from ledger.event_reads import events_reader
+from ledger.event_reads import SharedReads, events_reader
 from ledger.group_commit import GroupCommitter
 from ledger.money import Money
 from ledger.payment import Payment
@@ -99,9 +99,10 @@ class Ledger(Application[UUID]):
         # Concurrent commands share transactions (ledger/group_commit.py); without it each
         # command saves on its own, queueing for the table lock (the library as it is).
         self._group_commit = GroupCommitter(self._save_events) if group_commit else None
-        # Several aggregates in one query (ledger/event_reads.py); the library's repository
-        # is still used wherever a cache or snapshots would make a raw read wrong.
-        self._read_events = events_reader(self.recorder)
+        # Several aggregates in one query, shared by concurrent commands (event_reads.py);
+        # the library's repository is still used wherever a cache or snapshots would make
+        # a raw read wrong.
+        self._read_events = SharedReads(events_reader(self.recorder))
         self._raw_reads = self.repository.cache is None and self.snapshots is None
 
     # --- booking commands ---------------------------------------------------------------
@@ -583,14 +584,19 @@ class Ledger(Application[UUID]):
         if self._group_commit is None:
             self.save(*aggregates)
             return
-        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        self._group_commit.commit(events)
+        # Encoded here, on the caller's thread, while other callers wait for their reads:
+        # not in the batch's save, which every caller of the batch waits for.
+        encode = self.mapper.to_stored_event
+        self._group_commit.commit(
+            [encode(event) for aggregate in aggregates for event in aggregate.collect_events()]
+        )
 
-    def _save_events(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
-        """What ``save(*events)`` does here (given events, not aggregates, it takes no
-        snapshots; this application has no ``notify`` hooks), without its per-object
-        runtime protocol checks: the committer's save."""
-        self.events.put(events)
+    def _save_events(self, events: Sequence[StoredEvent]) -> None:
+        """What ``save(*events)`` does here with events already encoded (given events, not
+        aggregates, it takes no snapshots; this application has no ``notify`` hooks), without
+        its per-object runtime protocol checks or the recordings it returns: the committer's
+        save."""
+        self.recorder.insert_events(events)
 
     @property
     def saves_waiting(self) -> int:
@@ -610,13 +616,18 @@ class Ledger(Application[UUID]):
         """The aggregates that exist among ``aggregate_ids``, read in one query where the
         store allows it (what ``repository.get`` would give for each)."""
         if not self._raw_reads:
-            found = {aggregate_id: self._load_any(aggregate_id) for aggregate_id in aggregate_ids}
-            return {key: aggregate for key, aggregate in found.items() if aggregate is not None}
+            each = {aggregate_id: self._load_any(aggregate_id) for aggregate_id in aggregate_ids}
+            return {key: aggregate for key, aggregate in each.items() if aggregate is not None}
         decode = self.mapper.to_domain_event
-        return {
-            aggregate_id: project_aggregate(None, [decode(stored) for stored in events])
-            for aggregate_id, events in self._read_events(aggregate_ids).items()
-        }
+        found: dict[UUID, Any] = {}
+        for aggregate_id, events in self._read_events(aggregate_ids).items():
+            # ``project_aggregate`` without its per-event runtime protocol check (an
+            # ``isinstance`` against a Protocol costs as much as decoding the event).
+            aggregate = None
+            for stored in events:
+                aggregate = decode(stored).mutate(aggregate)  # type: ignore[attr-defined]
+            found[aggregate_id] = aggregate
+        return found
 
 
 def _of_kind(aggregate: object, kind: type[A]) -> A | None:

@@ -4,10 +4,18 @@ A command that needs two aggregates (a payment and its booking) would otherwise 
 library's read twice: a pooled connection, a query composed anew, a round trip, a dict row
 per event. On PostgreSQL one prepared ``IN`` query with plain tuple rows reads them all;
 elsewhere (SQLite, memory) the recorder is asked once per aggregate.
+
+Concurrent commands share those reads too (``SharedReads``): the reads asked for while one is
+in flight are made together next, in one query, by one of their callers. Each query costs
+the client a pooled connection and a statement's round trip whatever it reads, and with
+many threads under one interpreter lock that cost, not the database, bounds how many
+commands a process decides per second.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import cast
 from uuid import UUID
@@ -22,6 +30,8 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+from ledger.handoff import Waiter, own_copy
 
 EventsOf = Callable[[Sequence[UUID]], dict[UUID, list[StoredEvent]]]
 
@@ -72,3 +82,89 @@ def _postgres_reader(recorder: PostgresAggregateRecorder) -> EventsOf:
         return found
 
     return cast(EventsOf, read)  # the decorator is untyped
+
+
+# Ids in one shared query at most (one prepared statement per count up to it).
+MAX_SHARED_IDS = 64
+
+
+class _Request(Waiter):
+    __slots__ = ("found", "ids")
+
+    def __init__(self, ids: Sequence[UUID]) -> None:
+        super().__init__()
+        self.ids = ids
+        self.found: dict[UUID, list[StoredEvent]] = {}
+
+
+class SharedReads:
+    """``read`` (an ``EventsOf``) shared by concurrent callers: whoever asks while a read is
+    in flight waits, and the first of them then reads for all that waited, in one call.
+
+    Every caller gets what one read made after it asked would give (so never a staler
+    state), all its ids from the same query."""
+
+    def __init__(self, read: EventsOf, *, max_ids: int = MAX_SHARED_IDS) -> None:
+        self._read = read
+        self._max_ids = max_ids
+        self._lock = threading.Lock()
+        self._queue: list[_Request] = []
+        self._leader_active = False
+
+    @property
+    def waiting(self) -> int:
+        """Reads queued for a coming query (not the one in flight)."""
+        with self._lock:
+            return len(self._queue)
+
+    def __call__(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        request = _Request(ids)
+        with self._lock:
+            self._queue.append(request)
+            leads = not self._leader_active
+            self._leader_active = True
+        if not leads:
+            request.sleep()
+            if not request.leads:
+                request.outcome()
+                return request.found
+        self._lead()
+        request.outcome()
+        return request.found
+
+    def _lead(self) -> None:
+        try:
+            # Callers released together (a group commit wakes a batch at once) are ready to
+            # run but wait for the interpreter lock: let them ask first, and share this query.
+            time.sleep(0)
+            with self._lock:
+                batch, wanted = self._take_batch()
+            try:
+                found = self._read(wanted)
+            except BaseException as error:
+                for index, request in enumerate(batch):
+                    request.resolve(error if index == 0 else own_copy(error))
+                raise
+            for request in batch:
+                request.found = {i: found[i] for i in request.ids if i in found}
+                request.resolve(None)
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue[0].hand_lead()
+                else:
+                    self._leader_active = False
+
+    def _take_batch(self) -> tuple[list[_Request], list[UUID]]:
+        """The queue's first requests whose ids fit in one query (always the first)."""
+        wanted: dict[UUID, None] = {}
+        taken = 0
+        for request in self._queue:
+            more = [i for i in request.ids if i not in wanted]
+            if taken and len(wanted) + len(more) > self._max_ids:
+                break
+            wanted.update(dict.fromkeys(more))
+            taken += 1
+        batch = self._queue[:taken]
+        del self._queue[:taken]
+        return batch, list(wanted)

@@ -25,19 +25,33 @@ queued, and every caller learns its own outcome:
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
-Event = DomainEventProtocol[UUID]
-SaveEvents = Callable[[Sequence[Event]], Any]
+from ledger.handoff import Waiter, own_copy
+
+# A ``StoredEvent``'s originator id may be text (the library allows text ids).
+AggregateId = UUID | str
+
+
+class Event(Protocol):
+    """What the committer needs of an event: whose it is and which version (the ledger
+    queues its events already encoded, as ``StoredEvent``)."""
+
+    @property
+    def originator_id(self) -> AggregateId: ...
+
+    @property
+    def originator_version(self) -> int: ...
+
+
+SaveEvents = Callable[[Sequence[Any]], Any]
 
 # Errors of the connection, not of one command's events.
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -51,40 +65,16 @@ class GroupCommitInterrupted(RuntimeError):
     stored (look it up before trying again)."""
 
 
-class _Entry:
-    __slots__ = ("_asleep", "error", "events", "first_versions", "leads", "resolved")
+class _Entry(Waiter):
+    __slots__ = ("events", "first_versions")
 
     def __init__(self, events: Sequence[Event]) -> None:
+        super().__init__()
         self.events = list(events)
         # The first version each aggregate gets from this command: taken already, it conflicts.
-        self.first_versions: dict[UUID, int] = {}
+        self.first_versions: dict[AggregateId, int] = {}
         for event in self.events:
             self.first_versions.setdefault(event.originator_id, event.originator_version)
-        # Held from the start, released once to wake the caller: a bare lock is the cheapest
-        # wake-up there is (an Event adds a Condition and its own lock to every hand-off).
-        # Only the current leader wakes entries, so the release needs no further guard.
-        self._asleep = threading.Lock()
-        self._asleep.acquire()
-        self.leads = False
-        self.resolved = False
-        self.error: BaseException | None = None
-
-    def sleep(self) -> None:
-        """Wait until resolved or handed the lead."""
-        self._asleep.acquire()
-
-    def wake(self) -> None:
-        if self._asleep.locked():
-            self._asleep.release()
-
-    def resolve(self, error: BaseException | None) -> None:
-        self.error = error
-        self.resolved = True
-        self.wake()
-
-    def outcome(self) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 class GroupCommitter:
@@ -185,9 +175,7 @@ class GroupCommitter:
         finally:
             with self._lock:
                 if self._queue:
-                    successor = self._queue[0]
-                    successor.leads = True
-                    successor.wake()
+                    self._queue[0].hand_lead()
                 else:
                     self._leader_active = False
 
@@ -196,7 +184,7 @@ class GroupCommitter:
 
     def _take_batch(self) -> list[_Entry]:
         batch: list[_Entry] = []
-        in_batch: set[UUID] = set()
+        in_batch: set[AggregateId] = set()
         deferred: deque[_Entry] = deque()
         for entry in self._queue:
             if len(batch) < self._max_batch and in_batch.isdisjoint(entry.first_versions):
@@ -217,7 +205,7 @@ class GroupCommitter:
                     failure.__cause__ = interruption
                     entry.resolve(failure)
             raise
-        stored: dict[UUID, int] = {}
+        stored: dict[AggregateId, int] = {}
         for entry in batch:
             if entry.error is None:
                 for event in entry.events:
@@ -232,7 +220,7 @@ class GroupCommitter:
             self._save([event for entry in batch for event in entry.events])
         except _CONNECTION_ERRORS as error:
             for index, entry in enumerate(batch):
-                entry.resolve(error if index == 0 else _copy(error))
+                entry.resolve(error if index == 0 else own_copy(error))
             return
         except Exception as error:
             if len(batch) == 1:
@@ -250,7 +238,7 @@ class GroupCommitter:
         for entry in batch:
             entry.resolve(None)
 
-    def _fail_stale(self, stored: dict[UUID, int]) -> None:
+    def _fail_stale(self, stored: dict[AggregateId, int]) -> None:
         """Fail the waiting commands decided before a version they write was just stored."""
         waiting: deque[_Entry] = deque()
         for entry in self._queue:
@@ -264,13 +252,3 @@ class GroupCommitter:
             else:
                 waiting.append(entry)
         self._queue = waiting
-
-
-def _copy(error: Exception) -> Exception:
-    """Each caller raises its own exception object (raising one in many threads is unsafe)."""
-    try:
-        duplicate = copy.copy(error)
-    except Exception:
-        return error
-    duplicate.__cause__ = error
-    return duplicate

@@ -9,7 +9,7 @@ catalogue never changes what an already paid booking gets.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger.errors import LedgerValidationError
@@ -26,14 +26,16 @@ class SessionPolicy:
     max_reschedules: int = 1
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
+        for name, value in self.as_fields().items():
             if type(value) is not int or value < 0:
                 raise LedgerValidationError(f"{name} must be a non-negative integer")
         if self.late_cancel_refund_percent > 100:
             raise LedgerValidationError("late_cancel_refund_percent must be at most 100")
 
     def as_fields(self) -> dict[str, Any]:
-        return asdict(self)
+        # Flat ints: a copy of the instance's dict, not ``asdict``'s recursive deep copy
+        # (built on every payment recorded, twice).
+        return dict(vars(self))
 
 
 class PolicySource(Protocol):

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
 from ledger import Ledger, Money, PaymentRecorded, RefundExceedsPayment
 from ledger.group_commit import GroupCommitter
@@ -34,7 +34,7 @@ class GatedLedger(Ledger):
         self.held = threading.Event()  # a save is waiting at the closed gate
         self.saves: list[int] = []  # events per save, in order
 
-    def _save_events(self, events: Sequence[DomainEventProtocol[UUID]]) -> None:
+    def _save_events(self, events: Sequence[StoredEvent]) -> None:
         # The group committer's save (every command's events go through it).
         if not self.gate.is_set():
             self.held.set()
@@ -178,6 +178,11 @@ def _events(*aggregates: Aggregate) -> list[DomainEventProtocol[UUID]]:
     return [e for a in aggregates for e in a.collect_events()]
 
 
+def _stored(ledger: Ledger, *aggregates: Aggregate) -> list[StoredEvent]:
+    """What the ledger queues for a command: its events, encoded."""
+    return [ledger.mapper.to_stored_event(e) for e in _events(*aggregates)]
+
+
 def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
     gated: GatedLedger,
 ) -> None:
@@ -193,9 +198,9 @@ def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
 
     futures = behind_a_held_save(
         gated,
-        [lambda: committer.commit(_events(stale))]
-        + [lambda b=b: committer.commit(_events(b)) for b in others],
-        first=lambda: committer.commit(_events(Probe(payload="first"))),
+        [lambda: committer.commit(_stored(gated, stale))]
+        + [lambda b=b: committer.commit(_stored(gated, b)) for b in others],
+        first=lambda: committer.commit(_stored(gated, Probe(payload="first"))),
         waiting=lambda: committer.waiting,
     )
 
@@ -208,30 +213,32 @@ def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
         assert gated.get_booking(booking.id).status == "EXPIRED"
 
 
-def test_a_bad_command_in_a_batch_does_not_lose_or_half_write_the_others(
+def test_a_command_whose_events_cannot_be_encoded_fails_alone_and_the_batch_is_whole(
     gated: GatedLedger,
 ) -> None:
     committer = GroupCommitter(gated._save_events)
-    bad = Probe(payload=object())  # not JSON-encodable: the whole batch is refused
     good = [Probe(payload=f"ok-{i}") for i in range(3)]
     for probe in good:  # each a command of two events: both stored or neither
         probe.amend(f"{probe.payload}-amended")
     before = len(stored_topics(gated))
 
+    def bad_then(probe: Probe) -> None:
+        # Encoded on the caller's thread, before it is queued: it never reaches a batch.
+        with pytest.raises(TypeError):
+            committer.commit(_stored(gated, Probe(payload=object())))
+        committer.commit(_stored(gated, probe))
+
     futures = behind_a_held_save(
         gated,
-        [lambda: committer.commit(_events(good[0]))]
-        + [lambda: committer.commit(_events(bad))]
-        + [lambda p=p: committer.commit(_events(p)) for p in good[1:]],
-        first=lambda: committer.commit(_events(Probe(payload="first"))),
+        [lambda p=p: bad_then(p) for p in good],
+        first=lambda: committer.commit(_stored(gated, Probe(payload="first"))),
         waiting=lambda: committer.waiting,
     )
 
-    assert isinstance(futures[1].exception(), TypeError)
-    assert all(f.exception() is None for i, f in enumerate(futures) if i != 1)
+    assert all(f.exception() is None for f in futures)
+    assert gated.saves[-1] == 2 * len(good)  # the three commands in one transaction
     for probe in good:
         assert gated.repository.get(probe.id).payload == probe.payload
-    assert bad.id not in gated.repository
     added = Counter(stored_topics(gated, after=before))
     assert added == {f"{__name__}:Probe.Noted": 4, f"{__name__}:Probe.Amended": 3}
 
