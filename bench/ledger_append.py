@@ -45,7 +45,7 @@ PRICE = Money(7500, "usd")
 PAID_AT = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 # Without --count, enough prepared bookings for this many commands/s (far above the
 # ~600 saves/s measured for this library on 2 cores); a phase stops early if they run out.
-MAX_EXPECTED_RATE = 2000
+MAX_EXPECTED_RATE = 5000
 
 
 @dataclass(frozen=True)

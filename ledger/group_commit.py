@@ -10,8 +10,9 @@ A leader about to take its batch first waits, up to ``max_wait`` (2 ms), for the
 being decided (``deciding``: the ledger's commands mark themselves), so that they share its
 transaction rather than queue behind it; a lone command never waits.
 
-Each command's events are decided (validated, aggregates loaded and mutated) before they are
-queued, and every caller learns its own outcome:
+Each command's events are decided (validated, aggregates loaded and mutated) and encoded
+before they are queued (the ledger queues ``StoredEvent``), so the batch's save, which all its
+callers wait for, only writes; and every caller learns its own outcome:
 
 - a batch never holds two commands on the same aggregate: both were decided from the same
   stored state, so at most one can be right; the later waits for the next batch, and fails at

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ledger import PaymentStatus
+from ledger import Booking, PaymentStatus
 from tests.support.cli_runner import run_cli
 from tests.support.payouts import (
     MENTOR_ACCOUNT,
@@ -48,10 +48,13 @@ def _listed(stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _refund_work_queued(stack: Stack, booking_id: str) -> bool:
+    """The refunds process has work for the booking's failure (not only for its payment,
+    whose work comes first and refunds nothing)."""
     with stack.container.store.transaction() as tx:
         return bool(
             tx.execute(
-                "SELECT 1 FROM work_items WHERE process = 'refunds' AND lane = %s", (booking_id,)
+                "SELECT 1 FROM work_items WHERE process = 'refunds' AND lane = %s AND topic = %s",
+                (booking_id, Booking.BookingFailed.TOPIC),
             ).fetchall()
         )
 
