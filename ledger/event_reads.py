@@ -50,22 +50,16 @@ def events_reader(recorder: AggregateRecorder) -> EventsOf:
 
 def _postgres_reader(recorder: PostgresAggregateRecorder) -> EventsOf:
     datastore = recorder.datastore
-    select = SQL(
-        "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-        "WHERE originator_id IN ({ids}) ORDER BY originator_id, originator_version"
+    # One statement for any number of ids: they go as one array literal, built with a
+    # ``str.join`` (psycopg dumps a list, or many scalar parameters, one by one in Python).
+    select = (
+        SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
+        )
+        .format(schema=Identifier(datastore.schema), table=Identifier(recorder.events_table_name))
+        .as_bytes()
     )
-    statements: dict[int, bytes] = {}
-
-    def statement_for(count: int) -> bytes:
-        # One prepared statement per number of ids, each a scalar parameter: psycopg dumps
-        # a list in Python, element by element, at several times a scalar's cost.
-        if count not in statements:
-            statements[count] = select.format(
-                schema=Identifier(datastore.schema),
-                table=Identifier(recorder.events_table_name),
-                ids=SQL(", ").join([SQL("%s")] * count),
-            ).as_bytes()
-        return statements[count]
 
     # A lost connection is retried as the library retries its own reads.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -74,7 +68,8 @@ def _postgres_reader(recorder: PostgresAggregateRecorder) -> EventsOf:
         if not ids:
             return found
         with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement_for(len(ids)), tuple(ids), prepare=True, binary=True)
+            ids_literal = "{" + ",".join([str(i) for i in ids]) + "}"
+            curs.execute(select, (ids_literal,), prepare=True, binary=True)
             for originator_id, version, topic, state in curs.fetchall():
                 found.setdefault(originator_id, []).append(
                     StoredEvent(originator_id, version, topic, bytes(state))
@@ -84,7 +79,7 @@ def _postgres_reader(recorder: PostgresAggregateRecorder) -> EventsOf:
     return cast(EventsOf, read)  # the decorator is untyped
 
 
-# Ids in one shared query at most (one prepared statement per count up to it).
+# Ids in one shared query at most.
 MAX_SHARED_IDS = 64
 
 
