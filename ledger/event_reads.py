@@ -14,7 +14,6 @@ commands a process decides per second.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -31,7 +30,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.handoff import Waiter, own_copy
+from ledger.handoff import LeaderQueue, Waiter, own_copy
 
 EventsOf = Callable[[Sequence[UUID]], dict[UUID, list[StoredEvent]]]
 
@@ -92,7 +91,7 @@ class _Request(Waiter):
         self.found: dict[UUID, list[StoredEvent]] = {}
 
 
-class SharedReads:
+class SharedReads(LeaderQueue[_Request]):
     """``read`` (an ``EventsOf``) shared by concurrent callers: whoever asks while a read is
     in flight waits, and the first of them then reads for all that waited, in one call.
 
@@ -100,30 +99,14 @@ class SharedReads:
     state), all its ids from the same query."""
 
     def __init__(self, read: EventsOf, *, max_ids: int = MAX_SHARED_IDS) -> None:
+        super().__init__()
         self._read = read
         self._max_ids = max_ids
-        self._lock = threading.Lock()
-        self._queue: list[_Request] = []
-        self._leader_active = False
-
-    @property
-    def waiting(self) -> int:
-        """Reads queued for a coming query (not the one in flight)."""
-        with self._lock:
-            return len(self._queue)
 
     def __call__(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         request = _Request(ids)
-        with self._lock:
-            self._queue.append(request)
-            leads = not self._leader_active
-            self._leader_active = True
-        if not leads:
-            request.sleep()
-            if not request.leads:
-                request.outcome()
-                return request.found
-        self._lead()
+        if self._join(request):
+            self._lead()
         request.outcome()
         return request.found
 
@@ -144,22 +127,16 @@ class SharedReads:
                 request.found = {i: found[i] for i in request.ids if i in found}
                 request.resolve(None)
         finally:
-            with self._lock:
-                if self._queue:
-                    self._queue[0].hand_lead()
-                else:
-                    self._leader_active = False
+            self._pass_lead()
 
     def _take_batch(self) -> tuple[list[_Request], list[UUID]]:
         """The queue's first requests whose ids fit in one query (always the first)."""
         wanted: dict[UUID, None] = {}
-        taken = 0
-        for request in self._queue:
-            more = [i for i in request.ids if i not in wanted]
-            if taken and len(wanted) + len(more) > self._max_ids:
+        batch: list[_Request] = []
+        while self._queue:
+            more = [i for i in self._queue[0].ids if i not in wanted]
+            if batch and len(wanted) + len(more) > self._max_ids:
                 break
             wanted.update(dict.fromkeys(more))
-            taken += 1
-        batch = self._queue[:taken]
-        del self._queue[:taken]
+            batch.append(self._queue.popleft())
         return batch, list(wanted)

@@ -35,7 +35,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
-from ledger.handoff import Waiter, own_copy
+from ledger.handoff import LeaderQueue, Waiter, own_copy
 
 # A ``StoredEvent``'s originator id may be text (the library allows text ids).
 AggregateId = UUID | str
@@ -78,7 +78,7 @@ class _Entry(Waiter):
             self.first_versions.setdefault(event.originator_id, event.originator_version)
 
 
-class GroupCommitter:
+class GroupCommitter(LeaderQueue[_Entry]):
     """Saves concurrent commands' events in shared transactions through ``save``."""
 
     def __init__(
@@ -90,12 +90,10 @@ class GroupCommitter:
     ) -> None:
         if max_batch < 1 or max_wait < 0:
             raise ValueError("max_batch must be at least 1, max_wait not negative")
+        super().__init__()
         self._save = save
         self._max_batch = max_batch
         self._max_wait = max_wait
-        self._lock = threading.Lock()
-        self._queue: deque[_Entry] = deque()
-        self._leader_active = False
         # Commands being decided (``deciding``), and the leader waiting for them to queue.
         self._deciding = 0
         self._leader_waits = False
@@ -133,12 +131,6 @@ class GroupCommitter:
         if self._leader_waits and self._deciding == 0:
             self._decided.notify()
 
-    @property
-    def waiting(self) -> int:
-        """Commands queued for a coming batch (not the one being saved)."""
-        with self._lock:
-            return len(self._queue)
-
     def commit(self, events: Sequence[Event]) -> None:
         """Store ``events`` (one command's, all or none); raise what the store raised for
         them (``IntegrityError``: an aggregate's version was taken; reload and decide again)."""
@@ -148,18 +140,8 @@ class GroupCommitter:
         counted = getattr(self._local, "counted", False)
         if counted:
             self._local.counted = False  # decided: queued from now on
-        with self._lock:
-            if counted:
-                self._one_decided()
-            self._queue.append(entry)
-            leads = not self._leader_active
-            self._leader_active = True
-        if not leads:
-            entry.sleep()
-            if not entry.leads:
-                entry.outcome()
-                return
-        self._lead()
+        if self._join(entry, self._one_decided if counted else None):
+            self._lead()
         entry.outcome()
 
     def _lead(self) -> None:
@@ -174,11 +156,7 @@ class GroupCommitter:
                 batch = self._take_batch()
             self._save_batch(batch)
         finally:
-            with self._lock:
-                if self._queue:
-                    self._queue[0].hand_lead()
-                else:
-                    self._leader_active = False
+            self._pass_lead()
 
     def _all_queued(self) -> bool:
         return self._deciding == 0 or len(self._queue) >= self._max_batch

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 
 class Waiter:
@@ -43,6 +46,47 @@ class Waiter:
     def outcome(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+W = TypeVar("W", bound=Waiter)
+
+
+class LeaderQueue(Generic[W]):
+    """The queue of waiters and the lead: whoever joins while no one leads leads; the others
+    sleep until a leader resolves them or hands them the lead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[W] = deque()
+        self._leader_active = False
+
+    @property
+    def waiting(self) -> int:
+        """Waiters queued for a coming turn (not the one in progress)."""
+        with self._lock:
+            return len(self._queue)
+
+    def _join(self, waiter: W, under_lock: Callable[[], None] | None = None) -> bool:
+        """Queue ``waiter`` (``under_lock`` runs just before, holding the queue's lock); True
+        when its caller must now lead, False once another leader has resolved it."""
+        with self._lock:
+            if under_lock is not None:
+                under_lock()
+            self._queue.append(waiter)
+            leads = not self._leader_active
+            self._leader_active = True
+        if leads:
+            return True
+        waiter.sleep()
+        return waiter.leads
+
+    def _pass_lead(self) -> None:
+        """After a turn: the lead to the first waiter still queued, or given up."""
+        with self._lock:
+            if self._queue:
+                self._queue[0].hand_lead()
+            else:
+                self._leader_active = False
 
 
 def own_copy(error: BaseException) -> BaseException:
