@@ -41,7 +41,7 @@ from ledger.errors import (
     PaymentNotFound,
     PayoutNotAllowed,
 )
-from ledger.event_reads import SharedReads, events_reader
+from ledger.event_reads import events_reader
 from ledger.group_commit import GroupCommitter
 from ledger.money import Money
 from ledger.payment import Payment
@@ -99,10 +99,11 @@ class Ledger(Application[UUID]):
         # Concurrent commands share transactions (ledger/group_commit.py); without it each
         # command saves on its own, queueing for the table lock (the library as it is).
         self._group_commit = GroupCommitter(self._save_events) if group_commit else None
-        # Several aggregates in one query, shared by concurrent commands (event_reads.py);
+        # Several aggregates in one query, on PostgreSQL shared by concurrent commands
+        # (event_reads.py);
         # the library's repository is still used wherever a cache or snapshots would make
         # a raw read wrong.
-        self._read_events = SharedReads(events_reader(self.recorder))
+        self._read_events = events_reader(self.recorder)
         self._raw_reads = self.repository.cache is None and self.snapshots is None
 
     # --- booking commands ---------------------------------------------------------------

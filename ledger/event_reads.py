@@ -36,9 +36,11 @@ EventsOf = Callable[[Sequence[UUID]], dict[UUID, list[StoredEvent]]]
 
 
 def events_reader(recorder: AggregateRecorder) -> EventsOf:
-    """A function giving each id's stored events in version order (absent: no events)."""
+    """A function giving each id's stored events in version order (absent: no events); on
+    PostgreSQL shared by concurrent callers (``SharedReads``), each query read for all of them
+    (elsewhere reads are one per aggregate anyway: sharing would only queue them)."""
     if isinstance(recorder, PostgresAggregateRecorder):
-        return _postgres_reader(recorder)
+        return SharedReads(_postgres_reader(recorder))
 
     def one_by_one(ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         found = {aggregate_id: list(recorder.select_events(aggregate_id)) for aggregate_id in ids}

@@ -107,7 +107,7 @@ def test_on_each_store_a_shared_read_gives_each_aggregate_its_events_in_order(
         for booking_id in booked[:2]:
             ledger.expire_booking(booking_id=booking_id)
         absent = uuid.uuid4()
-        reads = SharedReads(events_reader(ledger.recorder))
+        reads = events_reader(ledger.recorder)  # shared on PostgreSQL
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             found = list(pool.map(reads, [[b, absent] for b in booked] + [[absent]]))
