@@ -100,9 +100,8 @@ class Ledger(Application[UUID]):
         # command saves on its own, queueing for the table lock (the library as it is).
         self._group_commit = GroupCommitter(self._save_events) if group_commit else None
         # Several aggregates in one query, on PostgreSQL shared by concurrent commands
-        # (event_reads.py);
-        # the library's repository is still used wherever a cache or snapshots would make
-        # a raw read wrong.
+        # (event_reads.py); the library's repository is still used wherever a cache or
+        # snapshots would make a raw read wrong.
         self._read_events = events_reader(self.recorder)
         self._raw_reads = self.repository.cache is None and self.snapshots is None
 
