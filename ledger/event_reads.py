@@ -108,11 +108,11 @@ class SharedReads(LeaderQueue[_Request]):
     def __call__(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         request = _Request(ids)
         if self._join(request):
-            self._lead()
+            self._lead(request)
         request.outcome()
         return request.found
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Request) -> None:
         try:
             # Callers released together (a group commit wakes a batch at once) are ready to
             # run but wait for the interpreter lock: let them ask first, and share this query.
@@ -129,7 +129,7 @@ class SharedReads(LeaderQueue[_Request]):
                 request.found = {i: found[i] for i in request.ids if i in found}
                 request.resolve(None)
         finally:
-            self._pass_lead()
+            self._pass_lead(own)
 
     def _take_batch(self) -> tuple[list[_Request], list[UUID]]:
         """The queue's first requests whose ids fit in one query (always the first)."""

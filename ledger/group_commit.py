@@ -141,10 +141,10 @@ class GroupCommitter(LeaderQueue[_Entry]):
         if counted:
             self._local.counted = False  # decided: queued from now on
         if self._join(entry, self._one_decided if counted else None):
-            self._lead()
+            self._lead(entry)
         entry.outcome()
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Entry) -> None:
         """Save one batch (which holds this caller's own entry, the queue's first), then pass
         the lead to the next waiting caller, or give it up."""
         try:
@@ -156,7 +156,7 @@ class GroupCommitter(LeaderQueue[_Entry]):
                 batch = self._take_batch()
             self._save_batch(batch)
         finally:
-            self._pass_lead()
+            self._pass_lead(own)
 
     def _all_queued(self) -> bool:
         return self._deciding == 0 or len(self._queue) >= self._max_batch

@@ -80,9 +80,13 @@ class LeaderQueue(Generic[W]):
         waiter.sleep()
         return waiter.leads
 
-    def _pass_lead(self) -> None:
-        """After a turn: the lead to the first waiter still queued, or given up."""
+    def _pass_lead(self, own: W) -> None:
+        """After a turn: the lead to the first waiter still queued, or given up. A leader
+        interrupted before it took its own waiter (an exception while it waited to take a
+        batch) takes it out first: handed the lead, it would never be woken."""
         with self._lock:
+            if not own.resolved and own in self._queue:
+                self._queue.remove(own)
             if self._queue:
                 self._queue[0].hand_lead()
             else:

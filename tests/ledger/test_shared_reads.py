@@ -7,8 +7,10 @@ import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from uuid import UUID
 
+import pytest
 from eventsourcing.persistence import OperationalError, StoredEvent
 
 from ledger import Ledger
@@ -119,3 +121,29 @@ def test_on_each_store_a_shared_read_gives_each_aggregate_its_events_in_order(
                 2 if booking_id in booked[:2] else 1
             )
         assert found[-1] == {}
+
+
+def test_a_leader_interrupted_before_it_took_its_batch_leaves_no_one_stuck() -> None:
+    class InterruptedOnce(SharedReads):
+        interrupted = False
+
+        def _take_batch(self) -> tuple[list[Any], list[UUID]]:
+            if not self.interrupted:
+                self.interrupted = True
+                raise KeyboardInterrupt  # say, while it waited for the interpreter lock
+            return super()._take_batch()
+
+    reads = InterruptedOnce(HeldReads())
+    reads._read.gate.set()  # type: ignore[attr-defined]
+    with pytest.raises(KeyboardInterrupt):
+        reads([uuid.uuid4()])
+
+    again = uuid.uuid4()
+    found: list[dict[UUID, list[StoredEvent]]] = []
+    # A daemon thread: stuck behind a lead no one holds, it must not hang the test run.
+    reader = threading.Thread(target=lambda: found.append(reads([again])), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "the next read waits for a leader that is gone"
+    assert list(found[0]) == [again]
+    assert reads.waiting == 0
