@@ -32,8 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ledger.booking import Booking
 from ledger.payment import Payment
@@ -49,8 +48,10 @@ def mentor_payable(mentor_id: str) -> str:
     return f"mentor:{mentor_id}:payable"
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(NamedTuple):
+    """One journal line. A named tuple (immutable, as before): a replay builds one for every
+    line of the log, and a frozen dataclass's ``__init__`` costs several times as much."""
+
     account: str
     side: Side
     amount: int
@@ -60,7 +61,7 @@ class Posting:
 def _entries(currency: str, *entries: tuple[str, Side, int]) -> tuple[Posting, ...]:
     # Zero-amount lines (e.g. a refund entirely out of clearing) are noise in a journal.
     return tuple(
-        Posting(account, side, amount, currency) for account, side, amount in entries if amount
+        [Posting(account, side, amount, currency) for account, side, amount in entries if amount]
     )
 
 

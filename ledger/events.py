@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from operator import attrgetter
+from typing import Any
 
-from eventsourcing.domain import DomainEvent as _LibraryDomainEvent
 from eventsourcing.domain import DomainEventProtocol
 
 DomainEvent = DomainEventProtocol[Any]
 
 
-def event_time(event: DomainEvent) -> datetime:
-    """When the event happened. Every ledger event is one of the library's ``DomainEvent``
-    dataclasses, which carry a ``timestamp``; the protocol type the log hands out does not."""
-    return cast(_LibraryDomainEvent, event).timestamp
+# When the event happened. Every ledger event is one of the library's ``DomainEvent``
+# dataclasses, which carry a ``timestamp``; the protocol type the log hands out does not. One
+# C-level attribute read: read models call it for nearly every event they fold (a replay, for
+# every event of the log), and a function with a ``cast`` costs several times as much.
+event_time: Callable[[DomainEvent], datetime] = attrgetter("timestamp")
 
 
 def event_topic(event: DomainEvent) -> str:

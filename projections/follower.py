@@ -36,6 +36,7 @@ from projections.event_log import head_position
 from projections.failures import Failure, classify, describe
 from projections.leadership import Leadership, leadership_for
 from projections.listener import NotificationListener
+from projections.query_indexes import drop_query_indexes
 from projections.shared_log import PerApplication, shared_log
 from projections.store import ReadModelStore, Transaction
 
@@ -341,6 +342,7 @@ class Follower:
         with self._leading():
             self.reset_for_replay()
             self._catch_up(batch_size, progress=progress)
+            self._set_up()  # builds the query indexes the load went without
         return self.position
 
     # -- for ``projections.replay`` (several read models rebuilt in one pass over the log) --
@@ -369,7 +371,10 @@ class Follower:
 
     def reset_for_replay(self) -> None:
         """Drop and recreate the projection's tables and put its position back to 0, in one
-        DDL transaction; the caller holds the lock (``leading``)."""
+        DDL transaction; the caller holds the lock (``leading``). On PostgreSQL the tables come
+        without their query-only indexes (``projections.query_indexes``), and the follower is
+        then not set up: ``set_up`` at the end of the load builds them, as would any later
+        set-up (in this process or another) if the replay is cut short."""
         if not isinstance(self._consumer, Projection):
             raise TypeError(f"{self.name} is a process manager: replaying it would repeat effects")
         with self._store.ddl_transaction() as tx:
@@ -379,8 +384,14 @@ class Follower:
             tracking.reset(tx, self.name)
             self._consumer.drop_tables(tx)
             self._consumer.create_tables(tx)
-        self._is_set_up = True
+            deferred = drop_query_indexes(tx, self._consumer)
+        self._is_set_up = not deferred
         self._set_position(0)
+
+    def set_up(self) -> None:
+        """Create whatever of the read model's tables and indexes is missing (idempotent; a
+        no-op once set up)."""
+        self._set_up()
 
     def refresh(self) -> None:
         """Re-read the stored position (and halt)."""
@@ -410,13 +421,7 @@ class Follower:
 
     def _set_up(self) -> None:
         if not self._is_set_up:
-            with self._store.ddl_transaction() as tx:
-                tracking.create_table(tx)
-                halts.create_table(tx)
-                if isinstance(self._consumer, Projection):
-                    self._consumer.create_tables(tx)
-                else:
-                    work_queue.create_tables(tx)  # where its failures are parked
+            self._create_tables()
             # Apart from the DDL: a DDL transaction holds table locks that a running follower's
             # batch (position row first, then its tables) may wait for, so touching the
             # position row in it as well could deadlock with that batch.
@@ -425,6 +430,15 @@ class Follower:
             self._is_set_up = True
             if self._position is None:  # else the loop, set up first, may have moved on since
                 self._set_position(position)
+
+    def _create_tables(self) -> None:
+        with self._store.ddl_transaction() as tx:
+            tracking.create_table(tx)
+            halts.create_table(tx)
+            if isinstance(self._consumer, Projection):
+                self._consumer.create_tables(tx)
+            else:
+                work_queue.create_tables(tx)  # where its failures are parked
 
     def _refresh_position(self) -> None:
         self._set_up()
@@ -475,10 +489,15 @@ class Follower:
             self._wake.set()
 
     def _cycle(self) -> None:
+        set_up_before = self._is_set_up
         self._set_up()
         if self._leadership.try_acquire():
             if not self._active:
                 logger.info("follower %s is active", self.name)
+                if set_up_before and isinstance(self._consumer, Projection):
+                    # Set up before another instance led (a replay there may have been cut
+                    # short before building its query indexes): create whatever is missing.
+                    self._create_tables()
                 self._active = True
                 self._unhalted_while_leading = False
             self._raise_if_halted()

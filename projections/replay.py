@@ -21,7 +21,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification
 
 from ledger.events import DomainEvent
 from projections import tracking
@@ -69,6 +72,10 @@ def replay_together(
             member.follower.reset_for_replay()
         with cyclic_gc_paused():
             left_behind = _catch_up(members, batch_size, progress)
+        for member in members:
+            # The query indexes the load went without (``projections.query_indexes``), unless
+            # a writer built them already; a pass cut short leaves them to the next set-up.
+            member.follower.set_up()
     _finish_alone(left_behind)
     return {member.follower.name: member.follower.position for member in members}
 
@@ -132,7 +139,8 @@ def _members(followers: Sequence[Follower], batch_size: int) -> list[_Member]:
 
 
 Decoded = list[tuple[int, str, DomainEvent]]
-Read = Callable[[int], tuple[Decoded, int]]
+Fetch = Callable[[int], tuple[Sequence[Notification], int]]
+Decode = Callable[[Sequence[Notification]], Decoded]
 # Batches read ahead for each read model: enough to keep a writer busy while the next is read,
 # few enough that memory stays flat (a batch is held once, whatever the number of models).
 _BATCHES_AHEAD = 2
@@ -160,22 +168,27 @@ def _catch_up(
     if not pending or start >= stop:
         return []
 
-    def read(after: int) -> tuple[Decoded, int]:
+    def fetch(after: int) -> tuple[Sequence[Notification], int]:
         notifications = app.recorder.select_notifications(
             after, batch_size, stop=stop, topics=topics, inclusive_of_start=False
         )
         end = notifications[-1].id if len(notifications) == batch_size else stop
-        return [(n.id, n.topic, app.mapper.to_domain_event(n)) for n in notifications], end
+        return notifications, end
+
+    def decode(notifications: Sequence[Notification]) -> Decoded:
+        to_domain_event = app.mapper.to_domain_event
+        return [(n.id, n.topic, to_domain_event(n)) for n in notifications]
 
     if store.kind == "postgres":
-        return _Pipeline(pending, store, read, start, stop).run(progress)
-    return _in_turn(pending, store, read, start, stop, progress)
+        return _Pipeline(pending, store, fetch, decode, start, stop).run(progress)
+    return _in_turn(pending, store, fetch, decode, start, stop, progress)
 
 
 def _in_turn(
     pending: list[_Member],
     store: ReadModelStore,
-    read: Read,
+    fetch: Fetch,
+    decode: Decode,
     start: int,
     stop: int,
     progress: ProgressCallback | None,
@@ -183,7 +196,8 @@ def _in_turn(
     """SQLite (one writer at a time): each batch read, then written by each read model."""
     left_behind: list[_Member] = []
     while pending and start < stop:
-        decoded, end = read(start)
+        notifications, end = fetch(start)
+        decoded = decode(notifications)
         for member in list(pending):
             if not _write_share(store, member, decoded, end):
                 pending.remove(member)
@@ -202,11 +216,18 @@ class _Pipeline:
     batch. Each batch of each read model is still one transaction with its position."""
 
     def __init__(
-        self, members: list[_Member], store: ReadModelStore, read: Read, start: int, stop: int
+        self,
+        members: list[_Member],
+        store: ReadModelStore,
+        fetch: Fetch,
+        decode: Decode,
+        start: int,
+        stop: int,
     ) -> None:
         self.members = members
         self.store = store
-        self.read = read
+        self.fetch = fetch
+        self.decode = decode
         self.start = start
         self.stop = stop
         self.queues: dict[str, queue.Queue[tuple[Decoded, int]]] = {
@@ -257,13 +278,22 @@ class _Pipeline:
         self.failed.set()
 
     def _reader(self) -> None:
-        after = self.start
+        # The next batch is fetched on a thread of its own while this one is decoded: the
+        # query's wait for the server (and for the GIL the writers keep busy) overlaps with
+        # decoding, instead of coming before it.
         try:
-            while after < self.stop and self.writing and not self.failed.is_set():
-                batch = self.read(after)
-                for member in self.members:
-                    self._hand_over(member, batch)
-                after = batch[1]
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-fetch") as ahead:
+                fetched = ahead.submit(self.fetch, self.start)
+                while self.writing and not self.failed.is_set():
+                    notifications, end = fetched.result()
+                    if end < self.stop:
+                        fetched = ahead.submit(self.fetch, end)
+                    batch = (self.decode(notifications), end)
+                    del notifications
+                    for member in self.members:
+                        self._hand_over(member, batch)
+                    if end >= self.stop:
+                        break
         except BaseException as error:
             self._fail(error)
         finally:
@@ -295,6 +325,10 @@ class _Pipeline:
                 if not _write_share(self.store, member, decoded, end, self.connections):
                     self.left_behind.append(member)
                     return
+            if not self.failed.is_set():
+                # Its query indexes, while the others may still be writing (``set_up``).
+                with self.connections:
+                    member.follower.set_up()
         except BaseException as error:
             self._fail(error)
         finally:

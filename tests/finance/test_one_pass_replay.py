@@ -51,6 +51,16 @@ def positions(books: Books) -> dict[str, int]:
         return {p.name: tracking.read_position(tx, p.name) for p in books.projections}
 
 
+def indexes(books: Books) -> set[str]:
+    """Every index of the store's tables."""
+    with books.store.transaction(readonly=True) as tx:
+        if tx.kind == "postgres":
+            query = "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()"
+        else:
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        return {row["name"] for row in tx.execute(query).fetchall()}
+
+
 def replayed_each_alone(books: Books) -> dict[str, list[dict[str, Any]]]:
     for follower in followers(books):
         follower.replay(batch_size=5)
@@ -67,6 +77,7 @@ class FailsOnCall:
         self.inner = projection
         self.name = projection.name
         self.topics = getattr(projection, "topics", ())
+        self.query_indexes = getattr(projection, "query_indexes", ())
         self.calls = 0
         self.call = call
         self.error = error
@@ -92,12 +103,16 @@ def test_one_pass_gives_every_read_model_what_replaying_it_alone_gives(books: Bo
     with books.store.transaction() as tx:
         tx.execute("UPDATE account_balances SET debits = 0")  # to be repaired by the rebuild
 
+    every_index = indexes(books)
+
     reached = replay_together(followers(books), batch_size=4)
 
     head = position(books.ledger)
     assert reached == {p.name: head for p in books.projections}
     assert positions(books) == reached
     assert snapshot(books) == expected
+    # PostgreSQL loads without the query-only indexes and builds them at the end
+    assert indexes(books) == every_index
 
 
 @pytest.mark.parametrize("resume", ["one pass", "each follower"])
@@ -155,3 +170,44 @@ def test_a_read_model_that_fails_for_good_halts_alone_and_the_others_are_rebuilt
     for name in others:
         for table in TABLES[name]:
             assert rebuilt[table] == expected[table]
+
+
+@pytest.mark.parametrize("restart", ["mentorpay replay", "a worker", "a worker set up before"])
+def test_a_pass_cut_short_before_building_its_query_indexes_leaves_them_to_the_next_start(
+    books: Books, restart: str
+) -> None:
+    write_sessions(books)
+    expected = replayed_each_alone(books)
+    every_index = indexes(books)
+    set_up_before = [Follower(books.ledger, books.store, p) for p in books.projections]
+    for follower in set_up_before:
+        follower.set_up()
+    projections = list(books.projections)
+    index = next(i for i, p in enumerate(projections) if p.name == "journal")
+    projections[index] = FailsOnCall(projections[index], 3, ConnectionError("server went away"))
+
+    with pytest.raises(ConnectionError):  # the process died mid-pass, say
+        replay_together(followers(books, projections), batch_size=4)
+
+    if books.store.kind == "postgres":
+        missing = every_index - indexes(books)
+        assert "journal_entries_account_idx" in missing  # the load went without it
+
+    if restart == "mentorpay replay":
+        replay_together(followers(books), batch_size=4)
+    elif restart == "a worker":
+        books.project()
+    else:
+        # a worker's followers, set up before the pass, then standbys (which keep their
+        # position fresh) while it ran: now they lead
+        for follower in set_up_before:
+            follower.refresh()
+            follower.start()
+        try:
+            head = position(books.ledger)
+            assert all(follower.wait_for(head, timeout=30) for follower in set_up_before)
+        finally:
+            for follower in set_up_before:
+                follower.stop()
+    assert indexes(books) == every_index
+    assert snapshot(books) == expected
