@@ -102,7 +102,10 @@ class Ledger(Application[UUID]):
         # Several aggregates in one query, on PostgreSQL shared by concurrent commands
         # (event_reads.py); the library's repository is still used wherever a cache or
         # snapshots would make a raw read wrong.
-        self._read_events = events_reader(self.recorder)
+        self._read_events = events_reader(
+            self.recorder,
+            others_under_way=self._group_commit.others_under_way if self._group_commit else None,
+        )
         self._raw_reads = self.repository.cache is None and self.snapshots is None
 
     # --- booking commands ---------------------------------------------------------------

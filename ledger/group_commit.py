@@ -99,6 +99,7 @@ class GroupCommitter(LeaderQueue[_Entry]):
         self._leader_waits = False
         self._decided = threading.Condition(self._lock)
         self._local = threading.local()
+        self._last_batch = 0  # commands in the last batch taken (``others_under_way``)
 
     @contextmanager
     def deciding(self) -> Iterator[None]:
@@ -125,6 +126,13 @@ class GroupCommitter(LeaderQueue[_Entry]):
                 local.counted = False
                 with self._lock:
                     self._one_decided()
+
+    def others_under_way(self) -> bool:
+        """Whether other commands are likely under way: some being decided besides the
+        caller's, or the last batch held several (its callers are about to run again). A
+        hint, read without the lock."""
+        own = 1 if getattr(self._local, "counted", False) else 0
+        return self._deciding > own or self._last_batch > 1
 
     def _one_decided(self) -> None:
         self._deciding -= 1
@@ -172,6 +180,7 @@ class GroupCommitter(LeaderQueue[_Entry]):
             else:
                 deferred.append(entry)
         self._queue = deferred
+        self._last_batch = len(batch)
         return batch
 
     def _save_batch(self, batch: list[_Entry]) -> None:
