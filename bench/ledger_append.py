@@ -55,6 +55,7 @@ class Result:
     done: int
     seconds: float
     cpu_seconds: float  # this process's CPU time (all threads) during the phase
+    machine_cores: float  # cores the whole machine kept busy during the phase (/proc/stat)
 
     @property
     def rate(self) -> float:
@@ -65,8 +66,21 @@ class Result:
         return 1000 * self.cpu_seconds / self.done if self.done else 0.0
 
 
-def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple[int, float, float]:
-    """Call ``work`` on ``threads`` threads until ``seconds`` pass or it returns False."""
+def busy_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far (all cores; Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # less idle and iowait
+
+
+def run_threads(
+    threads: int, seconds: float, work: Callable[[], bool]
+) -> tuple[int, float, float, float]:
+    """Call ``work`` on ``threads`` threads until ``seconds`` pass or it returns False: the
+    calls done, the seconds, this process's CPU seconds, the cores the machine kept busy."""
     barrier = threading.Barrier(threads + 1)
     counts = [0] * threads
     deadline = 0.0
@@ -80,12 +94,15 @@ def run_threads(threads: int, seconds: float, work: Callable[[], bool]) -> tuple
     for thread in pool:
         thread.start()
     cpu_start = time.process_time()
+    busy_start, total_start = busy_ticks()
     start = time.perf_counter()
     deadline = start + seconds
     barrier.wait()
     for thread in pool:
         thread.join()
-    return sum(counts), time.perf_counter() - start, time.process_time() - cpu_start
+    busy, total = busy_ticks()
+    cores = (os.cpu_count() or 1) * (busy - busy_start) / max(total - total_start, 1)
+    return sum(counts), time.perf_counter() - start, time.process_time() - cpu_start, cores
 
 
 def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
@@ -166,8 +183,8 @@ def bench_record_payment(
 
         for _ in range(WARM_UP):
             record_one()
-        done, elapsed, cpu = run_threads(threads, seconds, record_one)
-    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu)
+        done, elapsed, cpu, cores = run_threads(threads, seconds, record_one)
+    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu, cores)
 
 
 def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, float]]:
@@ -248,11 +265,11 @@ def bench_raw_insert(conninfo: str, threads: int, seconds: float, count: int, si
         return True
 
     try:
-        done, elapsed, cpu = run_threads(threads, seconds, insert_one)
+        done, elapsed, cpu, cores = run_threads(threads, seconds, insert_one)
     finally:
         for conn in connections:
             conn.close()
-    return Result(RAW, threads, done, elapsed, cpu)
+    return Result(RAW, threads, done, elapsed, cpu, cores)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -298,7 +315,9 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{result.label:<41} threads={result.threads}  {result.done:>6} in "
             f"{result.seconds:6.2f} s  = {result.rate:8.1f}/s  "
-            f"client CPU {result.cpu_ms_each:5.2f} ms each"
+            f"client CPU {result.cpu_ms_each:5.2f} ms each, "
+            f"{result.seconds and result.cpu_seconds / result.seconds:4.2f} cores; "
+            f"machine busy {result.machine_cores:4.2f} cores"
         )
     rates: dict[tuple[str, int], list[float]] = {}
     for r in results:
