@@ -2,7 +2,7 @@
 
 A command that needs two aggregates (a payment and its booking) would otherwise pay the
 library's read twice: a pooled connection, a query composed anew, a round trip, a dict row
-per event. On PostgreSQL one prepared ``IN`` query with plain tuple rows reads them all;
+per event. On PostgreSQL one prepared ``= ANY`` query with plain tuple rows reads them all;
 elsewhere (SQLite, memory) the recorder is asked once per aggregate.
 
 Concurrent commands share those reads too (``SharedReads``): the reads asked for while one is
@@ -30,7 +30,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.handoff import LeaderQueue, Waiter, own_copy
+from ledger.handoff import LeaderQueue, Waiter, fail_all
 
 EventsOf = Callable[[Sequence[UUID]], dict[UUID, list[StoredEvent]]]
 
@@ -136,8 +136,7 @@ class SharedReads(LeaderQueue[_Request]):
             try:
                 found = self._read(wanted)
             except BaseException as error:
-                for index, request in enumerate(batch):
-                    request.resolve(error if index == 0 else own_copy(error))
+                fail_all(batch, error)
                 raise
             for request in batch:
                 request.found = {i: found[i] for i in request.ids if i in found}

@@ -35,7 +35,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
-from ledger.handoff import LeaderQueue, Waiter, own_copy
+from ledger.handoff import LeaderQueue, Waiter, fail_all
 
 # A ``StoredEvent``'s originator id may be text (the library allows text ids).
 AggregateId = UUID | str
@@ -207,8 +207,7 @@ class GroupCommitter(LeaderQueue[_Entry]):
         try:
             self._save([event for entry in batch for event in entry.events])
         except _CONNECTION_ERRORS as error:
-            for index, entry in enumerate(batch):
-                entry.resolve(error if index == 0 else own_copy(error))
+            fail_all(batch, error)
             return
         except Exception as error:
             if len(batch) == 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 
@@ -91,6 +91,12 @@ class LeaderQueue(Generic[W]):
                 self._queue[0].hand_lead()
             else:
                 self._leader_active = False
+
+
+def fail_all(waiters: Sequence[Waiter], error: BaseException) -> None:
+    """Resolve every waiter of a turn with ``error``, each but the first with its own copy."""
+    for index, waiter in enumerate(waiters):
+        waiter.resolve(error if index == 0 else own_copy(error))
 
 
 def own_copy(error: BaseException) -> BaseException:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import Booking, Payment, postings_for
-from ledger.events import DomainEvent, event_time
+from ledger.events import DomainEvent, event_time, event_topic
 from projections import tracking
 from projections.id_text import id_text
 from projections.store import ReadModelStore, Transaction
@@ -128,7 +128,7 @@ class JournalProjection:
                 continue
             aggregate_id = id_text(event.originator_id)
             booking_id, payment_id = _owner_of(event, aggregate_id, bookings_of)
-            event_type = _event_type(event)
+            event_type = event_topic(event)
             recorded_at: datetime = event_time(event)
             for line, (account, side, amount, currency) in enumerate(postings, start=1):
                 append(
@@ -197,14 +197,6 @@ def _owner_of(event: DomainEvent, aggregate_id: str, bookings_of: dict[str, str]
     if isinstance(event, Booking.Event):
         return aggregate_id, None
     return bookings_of.get(aggregate_id), aggregate_id
-
-
-def _event_type_of(cls: type) -> str:
-    return str(cls.TOPIC)  # type: ignore[attr-defined]  # each ledger event class sets it
-
-
-def _event_type(event: DomainEvent) -> str:
-    return _event_type_of(type(event))
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
