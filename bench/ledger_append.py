@@ -14,7 +14,10 @@ measures, with 1 and 8 threads:
   commit out of order: measured, not offered), and ``group commit, ordered fn`` (the
   product's default, ``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that
   takes the lock itself);
-- raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event.
+- raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event;
+- and, as the floor of one process, ``record_payment`` on the library's in-memory store (no
+  database at all): its CPU per command bounds what one Python process can decide per second,
+  whatever the database does.
 
 Usage: ``.venv/bin/python -m bench.ledger_append [--seconds 3] [--count N] [--rounds R]``
 """
@@ -138,6 +141,7 @@ def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
 
 
 WARM_UP = 20  # untimed commands first: connection pool, caches
+IN_MEMORY_COMMANDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,26 @@ def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, f
     }
 
 
+def bench_in_memory(count: int) -> float:
+    """CPU ms per ``record_payment`` with no database (the library's in-memory store, group
+    commit as by default, 1 thread): validation, the domain, event creation, encoding and
+    decoding, the hand-offs."""
+    with Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}) as ledger:
+        bookings = prepare_bookings(ledger, count + WARM_UP)
+        for index in range(count + WARM_UP):
+            if index == WARM_UP:
+                started = time.thread_time()
+            booking_id = bookings.get()
+            ledger.record_payment(
+                payment_intent_id=f"pi_{booking_id.hex}",
+                charge_id=f"ch_{booking_id.hex}",
+                amount=PRICE,
+                booking_id=booking_id,
+                paid_at=PAID_AT,
+            )
+        return 1000 * (time.thread_time() - started) / count
+
+
 def average_event_size(conninfo: str) -> int:
     with psycopg.connect(conninfo) as conn:
         row = conn.execute(
@@ -309,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
                 raw_budget = args.count or sys.maxsize
                 results.append(bench_raw_insert(conninfo, threads, seconds, raw_budget, size))
         alternating = bench_alternating(database_url, args.alternating)
+    in_memory_ms = bench_in_memory(IN_MEMORY_COMMANDS)
 
     print(f"os.cpu_count() = {os.cpu_count()}; stored event ~{size} bytes")
     for result in results:
@@ -337,6 +362,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"1 thread, alternating commands ({args.alternating} in all):")
     for label, (wall_ms, cpu_ms) in alternating.items():
         print(f"  {label:<25} {wall_ms:6.2f} ms each, client CPU {cpu_ms:5.2f} ms")
+    # One interpreter lock: a process decides at most 1000 / in_memory_ms commands a second.
+    ceiling = 1000 / in_memory_ms
+    raw = statistics.median(rates[(RAW, THREAD_COUNTS[-1])])
+    print(
+        f"record_payment in memory (no database, {IN_MEMORY_COMMANDS:,} commands, 1 thread):"
+        f" {in_memory_ms:.3f} ms CPU each: one process decides at most {ceiling:,.0f}/s,"
+        f" {ceiling / raw:.2f}x the raw INSERTs with {THREAD_COUNTS[-1]} threads"
+    )
 
 
 if __name__ == "__main__":
