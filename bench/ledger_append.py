@@ -140,6 +140,17 @@ def prepare_bookings(ledger: Ledger, count: int) -> SimpleQueue[uuid.UUID]:
     return queue
 
 
+def pay_booking(ledger: Ledger, booking_id: uuid.UUID) -> None:
+    """The measured command: ``record_payment`` of a prepared booking's price."""
+    ledger.record_payment(
+        payment_intent_id=f"pi_{booking_id.hex}",
+        charge_id=f"ch_{booking_id.hex}",
+        amount=PRICE,
+        booking_id=booking_id,
+        paid_at=PAID_AT,
+    )
+
+
 WARM_UP = 20  # untimed commands first: connection pool, caches
 IN_MEMORY_COMMANDS = 10_000
 
@@ -175,14 +186,7 @@ def bench_record_payment(
                 booking_id = bookings.get_nowait()
             except Empty:
                 return False
-            pi = f"pi_{booking_id.hex}"
-            ledger.record_payment(
-                payment_intent_id=pi,
-                charge_id=f"ch_{booking_id.hex}",
-                amount=PRICE,
-                booking_id=booking_id,
-                paid_at=PAID_AT,
-            )
+            pay_booking(ledger, booking_id)
             return True
 
         for _ in range(WARM_UP):
@@ -207,13 +211,7 @@ def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, f
             label, ledger = ledgers[index % len(ledgers)]
             booking_id = bookings.get()
             wall, cpu = time.perf_counter(), time.thread_time()
-            ledger.record_payment(
-                payment_intent_id=f"pi_{booking_id.hex}",
-                charge_id=f"ch_{booking_id.hex}",
-                amount=PRICE,
-                booking_id=booking_id,
-                paid_at=PAID_AT,
-            )
+            pay_booking(ledger, booking_id)
             if index >= WARM_UP * len(ledgers):
                 total = totals[label]
                 total[0] += time.perf_counter() - wall
@@ -239,13 +237,7 @@ def bench_in_memory(count: int) -> float:
             if index == WARM_UP:
                 started = time.thread_time()
             booking_id = bookings.get()
-            ledger.record_payment(
-                payment_intent_id=f"pi_{booking_id.hex}",
-                charge_id=f"ch_{booking_id.hex}",
-                amount=PRICE,
-                booking_id=booking_id,
-                paid_at=PAID_AT,
-            )
+            pay_booking(ledger, booking_id)
         return 1000 * (time.thread_time() - started) / count
 
 
