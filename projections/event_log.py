@@ -27,9 +27,6 @@ from projections.store import ReadModelStore
 
 EventRecord = dict[str, Any]
 
-# A topic-filtered read looks at this many batches' ids per query at most (``iter_notifications``).
-TOPIC_WINDOW = 10
-
 # Carried at the top level of a record, or the aggregate's own topic: not repeated in ``data``.
 _ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -82,27 +79,23 @@ def iter_notifications(
     """Every notification after ``after`` up to ``stop`` (default: the head now), read batch by
     batch so memory stays flat on a long log; ``topics`` limits which ones.
 
-    With ``topics``, each query covers a window of at most ``TOPIC_WINDOW`` batches' ids: the
-    server may plan ``topic = ANY(...) ... ORDER BY id LIMIT n`` as a fetch and sort of every
-    matching row up to ``stop`` (it did on a table without statistics), and then each batch
-    would cost as much as the rest of the log."""
+    The log is read whole, in the id index's order, and ``topics`` filtered here, as the one-pass
+    replay and the shared log do: with ``topic = ANY(...)`` in the query the server may plan each
+    batch as a fetch and sort of every matching row up to ``stop`` (it did on a table without
+    statistics), and each batch would then cost as much as the rest of the log."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     head = head_position(app) if stop is None else stop
-    window = batch_size * TOPIC_WINDOW if topics else head
+    wanted = frozenset(topics)
     position = after
     while position < head:
-        upto = min(head, position + window)
         notifications = app.recorder.select_notifications(
-            position, batch_size, stop=upto, topics=topics, inclusive_of_start=False
+            position, batch_size, stop=head, inclusive_of_start=False
         )
-        yield from notifications
-        if len(notifications) == batch_size:
-            position = notifications[-1].id
-        elif upto < head:
-            position = upto  # every id up to ``upto`` was looked at (ids are in commit order)
-        else:
+        if not notifications:
             return
+        yield from (n for n in notifications if not wanted or n.topic in wanted)
+        position = notifications[-1].id
 
 
 def iter_domain_events(
