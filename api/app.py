@@ -49,7 +49,8 @@ def create_app(services: ApiServices) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.services = services
-    app.state.metrics = Metrics()
+    # ``services`` is None only where the OpenAPI document is generated (no ledger behind it).
+    app.state.metrics = Metrics(services.ledger if services is not None else None)
     install_problem_handlers(app)
     _install_domain_handlers(app)
     install_offline_docs(app)

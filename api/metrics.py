@@ -1,16 +1,24 @@
-"""Prometheus metrics: requests, ledger events, follower lag, halted read models, the work queue."""
+"""Prometheus metrics: requests, ledger events, follower lag, halted read models, the work queue,
+and how this process's ledger writes are grouped (group commit and shared reads)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger import Ledger
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, ledger: Ledger | None = None) -> None:
         self.registry = CollectorRegistry()
+        if ledger is not None:
+            self.registry.register(LedgerWrites(ledger))
         self.requests = Counter(
             "mentorpay_http_requests_total",
             "HTTP requests",
@@ -68,6 +76,55 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class LedgerWrites(Collector):
+    """The ledger's group commit and shared reads, read at each scrape. Commands per
+    transaction (``rate`` of commands over ``rate`` of transactions) and the time a save takes
+    show whether a slower ledger is the database's doing or fewer commands arriving together."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def collect(self) -> Iterator[Metric]:
+        commits = self._ledger.commit_stats
+        if commits is not None:
+            yield _counter(
+                "ledger_commits", "Ledger transactions saved by group commit", commits.transactions
+            )
+            yield _counter(
+                "ledger_committed_commands",
+                "Ledger commands saved by group commit",
+                commits.commands,
+            )
+            yield _counter(
+                "ledger_committed_events", "Ledger events saved by group commit", commits.events
+            )
+            yield _counter(
+                "ledger_commit_seconds", "Time spent saving group commits", commits.save_seconds
+            )
+            yield _counter(
+                "ledger_commits_split",
+                "Group commits the store refused, then saved one command at a time",
+                commits.split,
+            )
+        reads = self._ledger.read_stats
+        if reads is not None:
+            yield _counter(
+                "ledger_shared_reads", "Ledger queries made by shared reads", reads.queries
+            )
+            yield _counter(
+                "ledger_shared_read_requests",
+                "Commands' reads served by shared reads",
+                reads.requests,
+            )
+            yield _counter(
+                "ledger_shared_read_seconds", "Time spent in shared reads", reads.seconds
+            )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(f"mentorpay_{name}", documentation, value=value)
 
 
 class MetricsMiddleware:

@@ -13,7 +13,9 @@ measures, with 1 and 8 threads:
   through a database function, one statement, but without its table lock, so ids may
   commit out of order: measured, not offered), and ``group commit, ordered fn`` (the
   product's default, ``MENTORPAY_DB_INSERT_FUNCTION``: one statement, a function that
-  takes the lock itself);
+  takes the lock itself); with several threads, also from the ledger's own counters (those
+  of ``/metrics``), the commands each transaction and each shared read carried, their mean
+  times, and the share of the phase a save or a read was in flight;
 - raw single-row ``INSERT`` transactions/s through psycopg, rows the size of a stored event;
 - and, as the floor of one process, ``record_payment`` on the library's in-memory store (no
   database at all): its CPU per command bounds what one Python process can decide per second,
@@ -40,6 +42,8 @@ import psycopg
 
 from bench.scratch import scratch_database
 from ledger import Booking, BookingRequest, Ledger, Money
+from ledger.event_reads import ReadStats
+from ledger.group_commit import CommitStats
 from mentorpay.persistence import eventsourcing_env
 from projections.database_url import parse_database_url
 
@@ -59,6 +63,7 @@ class Result:
     seconds: float
     cpu_seconds: float  # this process's CPU time (all threads) during the phase
     machine_cores: float  # cores the whole machine kept busy during the phase (/proc/stat)
+    grouping: str = ""  # group commit: commands per transaction, save and read times
 
     @property
     def rate(self) -> float:
@@ -191,8 +196,36 @@ def bench_record_payment(
 
         for _ in range(WARM_UP):
             record_one()
+        commits, reads = ledger.commit_stats, ledger.read_stats
         done, elapsed, cpu, cores = run_threads(threads, seconds, record_one)
-    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu, cores)
+        grouping = describe_grouping(ledger, commits, reads, elapsed)
+    return Result(f"record_payment: {variant.label}", threads, done, elapsed, cpu, cores, grouping)
+
+
+def describe_grouping(
+    ledger: Ledger, commits: CommitStats | None, reads: ReadStats | None, elapsed: float
+) -> str:
+    """Over a phase, from the ledger's own figures (as ``/metrics`` shows them): commands per
+    transaction and a save's mean time, commands per shared read and its mean time, and the
+    share of the phase a save or a read was in flight (they never overlap themselves)."""
+    parts = []
+    now = ledger.commit_stats
+    if commits is not None and now is not None and now.transactions > commits.transactions:
+        saves = now.transactions - commits.transactions
+        seconds = now.save_seconds - commits.save_seconds
+        parts.append(
+            f"{(now.commands - commits.commands) / saves:4.1f} commands/save,"
+            f" {1000 * seconds / saves:4.2f} ms each, saving {seconds / elapsed:4.0%} of the time"
+        )
+    read_now = ledger.read_stats
+    if reads is not None and read_now is not None and read_now.queries > reads.queries:
+        queries = read_now.queries - reads.queries
+        seconds = read_now.seconds - reads.seconds
+        parts.append(
+            f"{(read_now.requests - reads.requests) / queries:4.1f} commands/read,"
+            f" {1000 * seconds / queries:4.2f} ms each, reading {seconds / elapsed:4.0%}"
+        )
+    return "; ".join(parts)
 
 
 def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, float]]:
@@ -336,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{result.seconds and result.cpu_seconds / result.seconds:4.2f} cores; "
             f"machine busy {result.machine_cores:4.2f} cores"
         )
+        if result.grouping and result.threads > 1:
+            print(f"    {result.grouping}")
     rates: dict[tuple[str, int], list[float]] = {}
     for r in results:
         rates.setdefault((r.label, r.threads), []).append(r.rate)

@@ -41,8 +41,8 @@ from ledger.errors import (
     PaymentNotFound,
     PayoutNotAllowed,
 )
-from ledger.event_reads import events_reader
-from ledger.group_commit import GroupCommitter
+from ledger.event_reads import ReadStats, SharedReads, events_reader
+from ledger.group_commit import CommitStats, GroupCommitter
 from ledger.money import Money
 from ledger.payment import Payment
 from ledger.session_policy import FixedPolicies, PolicySource
@@ -600,6 +600,16 @@ class Ledger(Application[UUID]):
         its per-object runtime protocol checks or the recordings it returns: the committer's
         save."""
         self.recorder.insert_events(events)
+
+    @property
+    def commit_stats(self) -> CommitStats | None:
+        """The group committer's figures so far (None without group commit)."""
+        return self._group_commit.stats if self._group_commit is not None else None
+
+    @property
+    def read_stats(self) -> ReadStats | None:
+        """The shared reads' figures so far (None where reads are not shared: SQLite, memory)."""
+        return self._read_events.stats if isinstance(self._read_events, SharedReads) else None
 
     @property
     def saves_waiting(self) -> int:

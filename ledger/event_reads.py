@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
 
@@ -87,6 +88,16 @@ def _postgres_reader(recorder: PostgresAggregateRecorder) -> EventsOf:
 MAX_SHARED_IDS = 64
 
 
+@dataclass(frozen=True)
+class ReadStats:
+    """What shared reads have done since they were made (every figure only grows): how many
+    commands' reads each query serves, and how long the queries take."""
+
+    queries: int
+    requests: int  # the commands' reads they served
+    seconds: float  # spent in the queries, one at a time
+
+
 class _Request(Waiter):
     __slots__ = ("found", "ids")
 
@@ -115,6 +126,12 @@ class SharedReads(LeaderQueue[_Request]):
         self._max_ids = max_ids
         # Whether other commands are under way and may ask for reads in a moment.
         self._others_under_way = others_under_way or (lambda: False)
+        # Written by the leader only (one at a time), read by anyone: no lock needed.
+        self._stats = ReadStats(0, 0, 0.0)
+
+    @property
+    def stats(self) -> ReadStats:
+        return self._stats
 
     def __call__(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         request = _Request(ids)
@@ -133,11 +150,19 @@ class SharedReads(LeaderQueue[_Request]):
                 time.sleep(0)
             with self._lock:
                 batch, wanted = self._take_batch()
+            started = time.perf_counter()
             try:
                 found = self._read(wanted)
             except BaseException as error:
                 fail_all(batch, error)
                 raise
+            finally:
+                stats = self._stats
+                self._stats = ReadStats(
+                    stats.queries + 1,
+                    stats.requests + len(batch),
+                    stats.seconds + time.perf_counter() - started,
+                )
             for request in batch:
                 request.found = {i: found[i] for i in request.ids if i in found}
                 request.resolve(None)

@@ -27,9 +27,11 @@ callers wait for, only writes; and every caller learns its own outcome:
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -59,6 +61,19 @@ _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 DEFAULT_MAX_BATCH = 64
 # How long a leader waits at most for commands still being decided (see ``deciding``).
 DEFAULT_MAX_WAIT = 0.002
+
+
+@dataclass(frozen=True)
+class CommitStats:
+    """What a group committer has saved since it was made (every figure only grows): how
+    many commands each transaction carries, and how long its saves take, which is what
+    bounds how many commands a process records per second."""
+
+    transactions: int  # batches saved (or refused: then also counted in ``split``)
+    commands: int
+    events: int
+    save_seconds: float  # spent in the batches' saves, one at a time
+    split: int  # batches the store refused, then saved one command at a time
 
 
 class GroupCommitInterrupted(RuntimeError):
@@ -100,6 +115,12 @@ class GroupCommitter(LeaderQueue[_Entry]):
         self._decided = threading.Condition(self._lock)
         self._local = threading.local()
         self._last_batch = 0  # commands in the last batch taken (``others_under_way``)
+        # Written by the leader only (one at a time), read by anyone: no lock needed.
+        self._stats = CommitStats(0, 0, 0, 0.0, 0)
+
+    @property
+    def stats(self) -> CommitStats:
+        return self._stats
 
     @contextmanager
     def deciding(self) -> Iterator[None]:
@@ -184,8 +205,10 @@ class GroupCommitter(LeaderQueue[_Entry]):
         return batch
 
     def _save_batch(self, batch: list[_Entry]) -> None:
+        started = time.perf_counter()
+        split = False
         try:
-            self._store(batch)
+            split = self._store(batch)
         except BaseException as interruption:
             for entry in batch:
                 if not entry.resolved:
@@ -193,6 +216,8 @@ class GroupCommitter(LeaderQueue[_Entry]):
                     failure.__cause__ = interruption
                     entry.resolve(failure)
             raise
+        finally:
+            self._count(batch, time.perf_counter() - started, split)
         stored: dict[AggregateId, int] = {}
         for entry in batch:
             if entry.error is None:
@@ -203,16 +228,28 @@ class GroupCommitter(LeaderQueue[_Entry]):
             with self._lock:
                 self._fail_stale(stored)
 
-    def _store(self, batch: list[_Entry]) -> None:
+    def _count(self, batch: list[_Entry], seconds: float, split: bool) -> None:
+        stats = self._stats
+        self._stats = CommitStats(
+            transactions=stats.transactions + 1,
+            commands=stats.commands + len(batch),
+            events=stats.events + sum(len(entry.events) for entry in batch),
+            save_seconds=stats.save_seconds + seconds,
+            split=stats.split + split,
+        )
+
+    def _store(self, batch: list[_Entry]) -> bool:
+        """Save the batch and resolve its entries; True if the store refused it whole and its
+        commands were then saved one by one."""
         try:
             self._save([event for entry in batch for event in entry.events])
         except _CONNECTION_ERRORS as error:
             fail_all(batch, error)
-            return
+            return False
         except Exception as error:
             if len(batch) == 1:
                 batch[0].resolve(error)
-                return
+                return False
             # Nothing of the batch was written: find the commands at fault one by one.
             for entry in batch:
                 try:
@@ -221,9 +258,10 @@ class GroupCommitter(LeaderQueue[_Entry]):
                     entry.resolve(own_error)
                 else:
                     entry.resolve(None)
-            return
+            return True
         for entry in batch:
             entry.resolve(None)
+        return False
 
     def _fail_stale(self, stored: dict[AggregateId, int]) -> None:
         """Fail the waiting commands decided before a version they write was just stored."""

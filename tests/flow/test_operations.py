@@ -1,5 +1,6 @@
 """What operations trip over: the first payout run on a fresh database, a burst of cron calls,
-and a busy connection pool, each answered without a 500."""
+and a busy connection pool, each answered without a 500; and what they see of the ledger's
+writes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mentorpay.bootstrap import build_container
 from processes.services.payouts import PayoutRunResult
@@ -24,6 +26,53 @@ def test_the_first_payout_run_on_a_fresh_database_succeeds(database_url: str) ->
         assert container.payouts.run() == PayoutRunResult(0, 0, 0)
     finally:
         container.close()
+
+
+def _ledger_write_counters(stack: Stack) -> dict[str, float]:
+    with stack.client() as anyone:
+        text = anyone.get("/metrics").text
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith(("mentorpay_ledger_commit", "mentorpay_ledger_shared_read"))
+    }
+
+
+def test_metrics_show_how_the_api_groups_its_ledger_writes(stack: Stack) -> None:
+    before = _ledger_write_counters(stack)
+    checkout = stack.start_checkout(stack.free_slot())
+    assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
+    with stack.client() as client:
+        confirmed = client.post(
+            "/api/bookings/confirm", json={"checkoutSessionId": checkout["checkoutSessionId"]}
+        )
+    assert confirmed.status_code in (200, 202), confirmed.text
+    after = _ledger_write_counters(stack)
+
+    def grew(name: str) -> float:
+        return after[name] - before.get(name, 0.0)
+
+    # The booking's request and the payment at least, each a command of the API's ledger.
+    assert grew("mentorpay_ledger_committed_commands_total") >= 2
+    assert (
+        1
+        <= grew("mentorpay_ledger_commits_total")
+        <= grew("mentorpay_ledger_committed_commands_total")
+    )
+    assert grew("mentorpay_ledger_committed_events_total") >= grew(
+        "mentorpay_ledger_committed_commands_total"
+    )
+    assert grew("mentorpay_ledger_commit_seconds_total") > 0
+    assert after["mentorpay_ledger_commits_split_total"] == 0
+    if stack.container.settings.database_url.startswith("postgres"):  # shared on PostgreSQL only
+        assert (
+            grew("mentorpay_ledger_shared_read_requests_total")
+            >= grew("mentorpay_ledger_shared_reads_total")
+            >= 1
+        )
+    else:
+        assert not any(name.startswith("mentorpay_ledger_shared_read") for name in after)
 
 
 @pytest.fixture

@@ -119,6 +119,8 @@ def test_concurrent_payments_of_different_bookings_are_saved_together_and_all_re
 ) -> None:
     bookings = [request_booking(gated) for _ in range(6)]
     before = len(gated.saves)
+    stats_before = gated.commit_stats
+    assert stats_before is not None
 
     futures = behind_a_held_save(
         gated,
@@ -137,6 +139,12 @@ def test_concurrent_payments_of_different_bookings_are_saved_together_and_all_re
     assert all(f.result().newly_recorded for f in futures)
     # The held save, then one transaction with the six payments (paid, confirmed, policy fixed).
     assert gated.saves[before:] == [1, 6 * 3]
+    stats = gated.commit_stats
+    assert stats is not None and stats.split == 0
+    assert (
+        stats.transactions - stats_before.transactions,
+        stats.commands - stats_before.commands,
+    ) == (2, 7)
     for booking_id in bookings:
         assert gated.get_booking(booking_id).payment_id is not None
 
@@ -208,6 +216,10 @@ def test_a_conflict_in_a_batch_fails_only_its_command_and_the_others_are_stored(
     assert all(f.exception() is None for f in futures[1:])
     # The held save; the batch, refused with nothing written; then its commands one by one.
     assert gated.saves == [1, 4, 1, 1, 1, 1]
+    # What operations see of it (``/metrics``): two transactions, one of them split.
+    stats = committer.stats
+    assert (stats.transactions, stats.commands, stats.events, stats.split) == (2, 5, 5, 1)
+    assert stats.save_seconds > 0
     assert gated.get_booking(booking_id).status == "EXPIRED"
     for booking in others:
         assert gated.get_booking(booking.id).status == "EXPIRED"

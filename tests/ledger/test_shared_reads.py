@@ -63,6 +63,9 @@ def test_reads_asked_while_one_is_in_flight_are_made_together_and_each_gets_its_
 
     assert held.calls[0] == first_ids
     assert len(held.calls) == 2  # everything queued meanwhile in one read
+    # What operations see of it (``/metrics``): 4 commands' reads served by 2 queries.
+    assert (reads.stats.queries, reads.stats.requests) == (2, 4)
+    assert reads.stats.seconds > 0
     assert sorted(held.calls[1]) == sorted({i for ids in asks for i in ids})
     for ids, found in zip(asks, results, strict=True):
         assert isinstance(found, dict)
