@@ -24,7 +24,8 @@ class PayoutRunView(BaseModel):
     paidOut: int
     failed: int
     failures: list[str]
-    # Due payments not begun because the server is shutting down; still due for the next run.
+    # Due payments not begun because the server is shutting down or the run lost its lock;
+    # still due for the next run.
     left: int
 
 
@@ -63,8 +64,9 @@ async def require_cron_secret(  # async: no I/O (api/dependencies.py)
 )
 def process_payouts(c: Annotated[ApiServices, Depends(services)]) -> PayoutRunView:
     """Run the payouts once now (waits while another run is in progress) and return counts."""
-    # A shutdown of the server during the run stops it early: the payouts in flight finish and
-    # ``left`` counts the due payments it did not begin (the next run pays them).
+    # A shutdown of the server during the run (or the loss of its lock) stops it early: the
+    # payouts in flight finish and ``left`` counts the due payments it did not begin (the next
+    # run pays them).
     result = c.payouts.run()
     return PayoutRunView(
         eligible=result.eligible,

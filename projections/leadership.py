@@ -145,12 +145,17 @@ class AdvisoryLockLeadership:
 
     def __init__(self, store: ReadModelStore, name: str) -> None:
         self._session = _session_of(store)
-        # Visible in pg_locks (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-        self.key = advisory_lock_key(f"mentorpay.lock:{name}")
+        self.key = self.key_of(name)
         self._store = store
         # A blocking ``acquire`` waits on a session of its own, never on the shared one.
         self._own_session: psycopg.Connection[Any] | None = None
         self._held = False
+
+    @staticmethod
+    def key_of(name: str) -> int:
+        """The lock's key, visible in ``pg_locks`` (classid = high 32 bits, objid = low 32
+        bits, objsubid = 1)."""
+        return advisory_lock_key(f"mentorpay.lock:{name}")
 
     @property
     def held(self) -> bool:
@@ -158,7 +163,8 @@ class AdvisoryLockLeadership:
 
     def try_acquire(self) -> bool:
         if self._held:
-            self._held = self._session.alive(self.key, self)
+            own = self._own_session
+            self._held = _answers(own) if own is not None else self._session.alive(self.key, self)
             return self._held
         try:
             self._held = self._session.try_lock(self.key, self)
@@ -185,6 +191,16 @@ class AdvisoryLockLeadership:
                 own.close()  # closing the session releases its lock
             return
         self._session.unlock(self.key, self)
+
+
+def _answers(connection: psycopg.Connection[Any]) -> bool:
+    """Whether a lock's own session is still there (its locks die with it)."""
+    try:
+        connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        logger.warning("lost the session holding a lock: %s", error)
+        return False
+    return True
 
 
 class FileLockLeadership:
@@ -288,9 +304,11 @@ def exclusive(
     *,
     stop: threading.Event | None = None,
     on_wait: Callable[[], None] | None = None,
-) -> Iterator[None]:
+) -> Iterator[Callable[[], bool]]:
     """Hold the lock ``name`` for the block, waiting for it: the same lock a follower of that
-    name leads with, so one mechanism serialises followers and one-off runs alike.
+    name leads with, so one mechanism serialises followers and one-off runs alike. The block
+    gets a check that the lock is still held: on PostgreSQL it dies with its session (a lost
+    connection, a terminated backend), and another process may then take it.
 
     With ``stop``, the wait is a try-lock every ``LOCK_RETRY_SECONDS`` that ends with
     ``StoppedWaiting`` as soon as ``stop`` is set (a blocking ``pg_advisory_lock`` could not be
@@ -302,7 +320,8 @@ def exclusive(
     else:
         _acquire_unless_stopped(lock, name, stop, on_wait)
     try:
-        yield
+        # Once lost, never held again by this block: it may not take the lock back unseen.
+        yield lambda: lock.held and lock.try_acquire()
     finally:
         lock.release()
 

@@ -31,6 +31,12 @@ in flight finish (at most one per thread, each a few paced requests) and returns
 the payments it left are still due, and the next run, in this process or another, pays them
 out. A run still waiting for the run lock (another run is going on) gives up at once instead:
 ``PayoutsStopping``, nothing done.
+
+A run also stops early, the same way, when it finds it has lost the run lock: on PostgreSQL
+the lock lives in a database session, which a dropped connection or a terminated backend
+ends, and another run may then begin. Each payout checks the lock before it begins (one
+round trip per half second at most, shared with the process's follower locks); the payments
+left are counted in ``left`` and logged at ERROR.
 """
 
 from __future__ import annotations
@@ -102,7 +108,9 @@ class PayoutRunResult:
     paid_out: int  # transfers made (or found) and recorded
     failed: int  # payouts that failed; retried next run when retryable, else left for finance
     failures: tuple[str, ...] = field(default=(), compare=False)  # "payment id: error"
-    left: int = 0  # due payments not started because the process is stopping; still due
+    # Due payments not begun because the process is stopping or the run lost its lock (its
+    # database session ended); still due: the next run pays them out.
+    left: int = 0
 
 
 class PayoutService:
@@ -150,7 +158,7 @@ class PayoutService:
         """Pay out everything due now; waits while another run (any process) is going on,
         calling ``on_wait`` once if it must. Raises ``PayoutsStopping`` if the process stops
         before the run began."""
-        with self._exclusive_run(on_wait):
+        with self._exclusive_run(on_wait) as still_held:
             self._ensure_tables()
             self._catch_up()
             now = self._clock()
@@ -160,7 +168,7 @@ class PayoutService:
             # No transaction is open from here on: each step below is an HTTP call or a ledger
             # command of its own.
             tally = _Tally()
-            self._process_all(candidates, now, tally)
+            self._process_all(candidates, now, tally, still_held)
         result = tally.result()
         if candidates:
             log.info(
@@ -169,7 +177,7 @@ class PayoutService:
                 result.eligible,
                 result.paid_out,
                 result.failed,
-                f", {result.left} left for the next run (stopping)" if result.left else "",
+                f", {result.left} left for the next run" if result.left else "",
             )
         return result
 
@@ -190,31 +198,39 @@ class PayoutService:
             self._process(candidate, self._clock(), tally, reopen=True)
         return tally.result()
 
-    def _process_all(self, candidates: list[PayoutCandidate], now: datetime, tally: _Tally) -> None:
+    def _process_all(
+        self,
+        candidates: list[PayoutCandidate],
+        now: datetime,
+        tally: _Tally,
+        still_held: Callable[[], bool],
+    ) -> None:
         """Each candidate on exactly one thread: the pool hands out every item of the list
         once. A few threads hide Stripe's and the database's round trips; more would only
         queue on the request pacer and the ledger's connection pool. Once the process is
-        stopping, the candidates not yet begun are left (counted) for the next run."""
+        stopping, or the run has lost its lock, the candidates not yet begun are left
+        (counted) for the next run."""
+        go_on = _GoOn(self._stopping, still_held)
         workers = min(self._concurrency, len(candidates))
         if workers <= 1:
             for candidate in candidates:
-                self._process_unless_stopping(candidate, now, tally)
+                self._process_if(go_on, candidate, now, tally)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payout") as pool:
             # Never raises; list() waits for them all (the ones left return at once).
             list(
                 pool.map(
-                    lambda candidate: self._process_unless_stopping(candidate, now, tally),
+                    lambda candidate: self._process_if(go_on, candidate, now, tally),
                     candidates,
                 )
             )
 
-    def _process_unless_stopping(
-        self, candidate: PayoutCandidate, now: datetime, tally: _Tally
+    def _process_if(
+        self, go_on: _GoOn, candidate: PayoutCandidate, now: datetime, tally: _Tally
     ) -> None:
         # Checked before the payment is touched: a payout, once begun, runs to its end (its
         # transfer recorded), so a stop never leaves more than the usual interrupted-run state.
-        if self._stopping.is_set():
+        if not go_on():
             tally.leave()
             return
         self._process(candidate, now, tally)
@@ -383,7 +399,9 @@ class PayoutService:
             PaymentsProjection().create_tables(tx)
 
     @contextlib.contextmanager
-    def _exclusive_run(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    def _exclusive_run(
+        self, on_wait: Callable[[], None] | None = None
+    ) -> Iterator[Callable[[], bool]]:
         """Hold the run lock for the block; both waits below end as soon as the process stops.
 
         Within the process first: concurrent callers here (20 cron calls at once) queue on a
@@ -407,7 +425,7 @@ class PayoutService:
         try:
             with contextlib.ExitStack() as held:
                 try:
-                    held.enter_context(
+                    still_held = held.enter_context(
                         exclusive(self._store, _RUN_LOCK_NAME, stop=self._stopping, on_wait=waiting)
                     )
                 except StoppedWaiting:
@@ -415,9 +433,33 @@ class PayoutService:
                 # Before the lock's release: the next run, here or in another process, starts
                 # no closer to this run's last request than the pace allows.
                 held.callback(self._pacer.wait_for_next_slot)
-                yield
+                yield still_held
         finally:
             self._local_run_lock.release()
+
+
+class _GoOn:
+    """Whether a run may begin another payout: not once the process is stopping, nor once it
+    has lost its run lock. Without the lock, another run (any process) may start meanwhile:
+    the look-up and the idempotency key still keep a payment from being paid twice, but two
+    runs would make requests at twice the pace, so this one leaves the rest to the next."""
+
+    def __init__(self, stopping: threading.Event, still_held: Callable[[], bool]) -> None:
+        self._stopping = stopping
+        self._still_held = still_held
+        self._lost = threading.Event()
+
+    def __call__(self) -> bool:
+        if self._stopping.is_set() or self._lost.is_set():
+            return False
+        if self._still_held():
+            return True
+        if not self._lost.is_set():
+            self._lost.set()
+            log.error(
+                "payout run: lost its run lock; the payouts not begun are left to the next run"
+            )
+        return False
 
 
 class _NotPayable(Exception):

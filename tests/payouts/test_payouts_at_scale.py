@@ -1,9 +1,11 @@
 """Payout runs over many due payments on PostgreSQL against the Stripe sandbox: a run's threads
 and concurrent runs never transfer a payment twice, the request rate toward Stripe holds, and
-a run stopped by the process's shutdown leaves the rest to the next run."""
+a run stopped by the process's shutdown, or one that lost its run lock, leaves the rest to the
+next run."""
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import subprocess
@@ -12,10 +14,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import stripe
 
 from ledger import PaymentStatus
 from processes.services.payouts import PayoutRunResult, PayoutSchedule
+from tests.support.advisory_locks import end_sessions_holding
 from tests.support.sandbox_controls import arm_fault, control
 from tests.support.scale_payouts import FEE, PRICE, Payouts, cli_env
 from tests.support.waiting import wait_until
@@ -135,6 +139,31 @@ def test_a_run_in_progress_at_shutdown_stops_soon_and_the_next_run_pays_the_rest
     assert second.failed == 0 and second.left == 0, second.failures
     assert second.paid_out == first.left, second
 
+    payouts.assert_each_paid_out_once(due)
+
+
+def test_a_run_that_loses_its_run_lock_leaves_the_rest_and_the_next_run_pays_it_once(
+    payouts: Payouts, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = payouts.due_payments(30)
+    rate = 4.0  # 2 requests a payout: the whole run would take at least 15 s
+    service = payouts.service(concurrency=4, max_requests_per_second=rate)
+    with ThreadPoolExecutor(max_workers=1) as pool, caplog.at_level(logging.ERROR):
+        running = pool.submit(service.run)
+        wait_until(lambda: len(payouts.transfers_at_stripe()) >= 3, timeout=120)
+        assert end_sessions_holding(postgres_url, "payouts-run") == 1
+        # Another run (any process) may take the lock now; this one stops beginning payouts.
+        first = running.result(timeout=120)
+
+    assert first.failed == 0, first.failures
+    assert first.left > 0 and first.paid_out + first.left == len(due), first
+    assert first.eligible == first.paid_out  # every payout begun was finished and recorded
+    assert "lost its run lock" in caplog.text
+    assert len(payouts.transfers_at_stripe()) == first.paid_out
+
+    second = payouts.service(concurrency=4, max_requests_per_second=None).run()
+    assert second.failed == 0 and second.left == 0, second.failures
+    assert second.paid_out == first.left, second
     payouts.assert_each_paid_out_once(due)
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from projections.follower import Follower
-from projections.leadership import AdvisoryLockLeadership, FileLockLeadership, lock_file_path
+from projections.leadership import (
+    AdvisoryLockLeadership,
+    FileLockLeadership,
+    exclusive,
+    lock_file_path,
+)
 from projections.store import ReadModelStore
+from tests.support.advisory_locks import end_sessions_holding
 from tests.support.follower_toy import CounterView, Toy, toy_world
 from tests.support.waiting import wait_until
 
@@ -87,19 +93,34 @@ def test_the_advisory_lock_is_exclusive_and_dies_with_its_session(postgres_url: 
             assert not two.try_acquire()
             assert other_name.try_acquire()
 
-            with psycopg.connect(postgres_url, autocommit=True) as admin:
-                unsigned = one.key & 0xFFFFFFFFFFFFFFFF
-                terminated = admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND granted AND classid = %s::oid AND objid = %s::oid AND objsubid = 1",
-                    (unsigned >> 32, unsigned & 0xFFFFFFFF),
-                ).fetchall()
-                assert terminated == [(True,)]
+            assert end_sessions_holding(postgres_url, "payouts") == 1
             wait_until(two.try_acquire)
             assert not one.try_acquire() and not one.held  # it notices it lost the lock
         finally:
             for leadership in (one, two, other_name):
                 leadership.release()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("waits", ["blocking", "until stopped"])
+def test_a_held_exclusive_lock_tells_its_block_once_its_session_is_gone(
+    postgres_url: str, waits: str
+) -> None:
+    # Blocking: the lock on a session of its own; until stopped: on the process's shared one.
+    stop = None if waits == "blocking" else threading.Event()
+    with (
+        ReadModelStore(postgres_url) as store,
+        exclusive(store, "one-off-run", stop=stop) as still_held,
+    ):
+        assert still_held()
+        assert end_sessions_holding(postgres_url, "one-off-run") == 1
+        wait_until(lambda: not still_held(), timeout=10)
+        other = AdvisoryLockLeadership(store, "one-off-run")
+        try:
+            assert other.try_acquire()  # another run may take it now
+            assert not still_held()  # and this block never takes it back unseen
+        finally:
+            other.release()
 
 
 _HOLD_LOCK = """
