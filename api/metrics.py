@@ -78,6 +78,25 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+# (metric name, help, the figure's attribute) of ``CommitStats`` and of ``ReadStats``.
+_COMMIT_COUNTERS = (
+    ("ledger_commits", "Ledger transactions saved by group commit", "transactions"),
+    ("ledger_committed_commands", "Ledger commands saved by group commit", "commands"),
+    ("ledger_committed_events", "Ledger events saved by group commit", "events"),
+    ("ledger_commit_seconds", "Time spent saving group commits", "save_seconds"),
+    (
+        "ledger_commits_split",
+        "Group commits the store refused, then saved one command at a time",
+        "split",
+    ),
+)
+_READ_COUNTERS = (
+    ("ledger_shared_reads", "Ledger queries made by shared reads", "queries"),
+    ("ledger_shared_read_requests", "Commands' reads served by shared reads", "requests"),
+    ("ledger_shared_read_seconds", "Time spent in shared reads", "seconds"),
+)
+
+
 class LedgerWrites(Collector):
     """The ledger's group commit and shared reads, read at each scrape. Commands per
     transaction (``rate`` of commands over ``rate`` of transactions) and the time a save takes
@@ -87,44 +106,16 @@ class LedgerWrites(Collector):
         self._ledger = ledger
 
     def collect(self) -> Iterator[Metric]:
-        commits = self._ledger.commit_stats
-        if commits is not None:
-            yield _counter(
-                "ledger_commits", "Ledger transactions saved by group commit", commits.transactions
-            )
-            yield _counter(
-                "ledger_committed_commands",
-                "Ledger commands saved by group commit",
-                commits.commands,
-            )
-            yield _counter(
-                "ledger_committed_events", "Ledger events saved by group commit", commits.events
-            )
-            yield _counter(
-                "ledger_commit_seconds", "Time spent saving group commits", commits.save_seconds
-            )
-            yield _counter(
-                "ledger_commits_split",
-                "Group commits the store refused, then saved one command at a time",
-                commits.split,
-            )
-        reads = self._ledger.read_stats
-        if reads is not None:
-            yield _counter(
-                "ledger_shared_reads", "Ledger queries made by shared reads", reads.queries
-            )
-            yield _counter(
-                "ledger_shared_read_requests",
-                "Commands' reads served by shared reads",
-                reads.requests,
-            )
-            yield _counter(
-                "ledger_shared_read_seconds", "Time spent in shared reads", reads.seconds
-            )
-
-
-def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(f"mentorpay_{name}", documentation, value=value)
+        for stats, counters in (
+            (self._ledger.commit_stats, _COMMIT_COUNTERS),
+            (self._ledger.read_stats, _READ_COUNTERS),
+        ):
+            if stats is None:
+                continue  # no group commit, or reads not shared (SQLite, memory)
+            for name, documentation, figure in counters:
+                yield CounterMetricFamily(
+                    f"mentorpay_{name}", documentation, value=getattr(stats, figure)
+                )
 
 
 class MetricsMiddleware:

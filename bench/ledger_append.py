@@ -207,25 +207,31 @@ def describe_grouping(
 ) -> str:
     """Over a phase, from the ledger's own figures (as ``/metrics`` shows them): commands per
     transaction and a save's mean time, commands per shared read and its mean time, and the
-    share of the phase a save or a read was in flight (they never overlap themselves)."""
-    parts = []
-    now = ledger.commit_stats
-    if commits is not None and now is not None and now.transactions > commits.transactions:
-        saves = now.transactions - commits.transactions
-        seconds = now.save_seconds - commits.save_seconds
-        parts.append(
-            f"{(now.commands - commits.commands) / saves:4.1f} commands/save,"
-            f" {1000 * seconds / saves:4.2f} ms each, saving {seconds / elapsed:4.0%} of the time"
-        )
-    read_now = ledger.read_stats
-    if reads is not None and read_now is not None and read_now.queries > reads.queries:
-        queries = read_now.queries - reads.queries
-        seconds = read_now.seconds - reads.seconds
-        parts.append(
-            f"{(read_now.requests - reads.requests) / queries:4.1f} commands/read,"
-            f" {1000 * seconds / queries:4.2f} ms each, reading {seconds / elapsed:4.0%}"
-        )
-    return "; ".join(parts)
+    share of the phase a save or a read was in flight (neither overlaps itself)."""
+    parts = [
+        _grouped("save", commits, ledger.commit_stats, _SAVE_FIGURES, elapsed),
+        _grouped("read", reads, ledger.read_stats, _READ_FIGURES, elapsed),
+    ]
+    return "; ".join(part for part in parts if part)
+
+
+# The names of (calls, commands served, seconds) in ``CommitStats`` and in ``ReadStats``.
+_SAVE_FIGURES = ("transactions", "commands", "save_seconds")
+_READ_FIGURES = ("queries", "requests", "seconds")
+
+
+def _grouped(
+    what: str, before: object, now: object, figures: tuple[str, str, str], elapsed: float
+) -> str:
+    if before is None or now is None:
+        return ""
+    calls, commands, seconds = (getattr(now, name) - getattr(before, name) for name in figures)
+    if calls <= 0:
+        return ""
+    return (
+        f"{commands / calls:4.1f} commands/{what}, {1000 * seconds / calls:4.2f} ms each,"
+        f" in flight {seconds / elapsed:4.0%} of the time"
+    )
 
 
 def bench_alternating(database_url: str, count: int) -> dict[str, tuple[float, float]]:

@@ -12,7 +12,6 @@ from ledger import Money
 from processes.finance.reconcile import reconcile
 from tests.support.cli_runner import run_cli
 from tests.support.stack import Stack
-from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -22,22 +21,10 @@ def stack_settings() -> dict[str, Any]:
     return {"stripe_webhook_secret": "whsec_not_the_sandboxes_secret"}
 
 
-def _confirmed_booking(stack: Stack) -> str:
-    checkout = stack.start_checkout(stack.free_slot())
-    assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
-    with stack.client() as client:
-        response = client.post(
-            "/api/bookings/confirm", json={"checkoutSessionId": checkout["checkoutSessionId"]}
-        )
-    assert response.status_code in (200, 202), response.text
-    wait_until(lambda: stack.booking(checkout["bookingId"])["status"] == "ACCEPTED", timeout=20)
-    return checkout["bookingId"]
-
-
 def test_a_refund_made_at_stripe_behind_the_ledgers_back_is_reported(
     stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    booking_id = _confirmed_booking(stack)
+    booking_id = stack.confirmed_booking()
     ledger = stack.container.ledger
     clean = reconcile(ledger, stack.container.stripe)
     assert clean.ok, clean.discrepancies
@@ -64,7 +51,7 @@ def test_a_refund_made_at_stripe_behind_the_ledgers_back_is_reported(
 def test_reconcile_cli_is_clean_when_both_sides_agree(
     stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _confirmed_booking(stack)
+    stack.confirmed_booking()
     result = run_cli(
         monkeypatch, database_url, "ledger", "reconcile", stripe_api_base=stack.sandbox_url
     )

@@ -41,13 +41,7 @@ def _ledger_write_counters(stack: Stack) -> dict[str, float]:
 
 def test_metrics_show_how_the_api_groups_its_ledger_writes(stack: Stack) -> None:
     before = _ledger_write_counters(stack)
-    checkout = stack.start_checkout(stack.free_slot())
-    assert stack.pay(checkout["checkoutSessionId"]).status_code == 200
-    with stack.client() as client:
-        confirmed = client.post(
-            "/api/bookings/confirm", json={"checkoutSessionId": checkout["checkoutSessionId"]}
-        )
-    assert confirmed.status_code in (200, 202), confirmed.text
+    stack.confirmed_booking()
     after = _ledger_write_counters(stack)
 
     def grew(name: str) -> float:

@@ -22,6 +22,7 @@ from projections.work_pool import WorkSettings
 from sandbox.state import SandboxState
 from tests.support.http import http_client
 from tests.support.sandbox_server import RunningSandbox, running_sandbox
+from tests.support.waiting import wait_until
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "mentorpay" / "demo_catalog.yaml"
 WEBHOOK_SECRET = "whsec_flow_tests"
@@ -89,6 +90,19 @@ class Stack:
             return client.post(
                 f"/_sandbox/checkout/sessions/{checkout_session_id}/pay", json={"card": card}
             )
+
+    def confirmed_booking(self) -> str:
+        """A session checked out, paid and confirmed through the API, then booked: its id."""
+        checkout = self.start_checkout(self.free_slot())
+        assert self.pay(checkout["checkoutSessionId"]).status_code == 200
+        with self.client() as client:
+            response = client.post(
+                "/api/bookings/confirm", json={"checkoutSessionId": checkout["checkoutSessionId"]}
+            )
+        assert response.status_code in (200, 202), response.text
+        booking_id = str(checkout["bookingId"])
+        wait_until(lambda: self.booking(booking_id)["status"] == "ACCEPTED", timeout=20)
+        return booking_id
 
     def booking(self, booking_id: str, sub: str = "user-1") -> dict:
         with self.client(sub) as client:
