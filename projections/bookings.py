@@ -8,13 +8,7 @@ from typing import Any
 
 from ledger import Booking, BookingStatus
 from ledger.events import DomainEvent, event_time
-from projections.bulk_rows import (
-    ValueOf,
-    column_types,
-    insert_new_rows,
-    stored_ids,
-    update_rows,
-)
+from projections.bulk_rows import RowFold, ValueOf, column_types, stored_ids
 from projections.id_text import id_text
 from projections.store import Transaction
 
@@ -147,69 +141,43 @@ _CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
 _COLUMN_TYPES = column_types(CREATE_BOOKINGS)
 
 
-class _Fold:
-    """A batch folded per booking: rows to insert (a ``Requested`` and whatever followed it in
-    the batch) and, for rows stored before the batch, the last value of each column changed.
-
-    Whether a row is stored already is looked up once per batch (``stored_ids``): a
-    ``Requested`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
-    changed on a row before its ``Requested`` changed nothing either (no row yet), so the result
-    is that of applying the events one by one.
-    """
+class _Fold(RowFold):
+    """A batch folded per booking (``RowFold``): a ``Requested`` opens its row."""
 
     def __init__(self, stored: set[str]) -> None:
-        self.stored = stored
-        self.inserts: dict[str, dict[str, Any]] = {}
-        self.updates: dict[str, dict[str, Any]] = {}
+        super().__init__("bookings", stored, _COLUMN_TYPES, _assignments)
 
     def insert(self, position: int, key: str, event: Booking.Requested) -> None:
-        if key in self.stored:
-            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
-        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
-        self.stored.add(key)
-        self.inserts[key] = {
-            "id": key,
-            "user_id": event.user_id,
-            "mentor_id": event.mentor_id,
-            "event_type_id": event.event_type_id,
-            "start_time": event.start,
-            "end_time": event.end,
-            "attendee_name": event.attendee_name,
-            "attendee_email": event.attendee_email,
-            "attendee_time_zone": event.attendee_time_zone,
-            "amount": event.price_amount,
-            "currency": event.currency,
-            "platform_fee": event.platform_fee_amount,
-            "status": BookingStatus.AWAITING_PAYMENT,
-            "checkout_session_id": event.checkout_session_id,
-            "reservation_uid": event.reservation_uid,
-            "expires_at": event.expires_at,
-            "payment_id": None,
-            "stripe_payment_intent_id": None,
-            "calcom_booking_uid": None,
-            "failure_reason": None,
-            "cancelled_by": None,
-            "cancel_reason": None,
-            "last_position": position,
-            "created_at": event.timestamp,
-            "updated_at": event.timestamp,
-        }
-
-    def update(
-        self, key: str, changes: dict[str, Any], position: int, updated_at: datetime
-    ) -> None:
-        row = self.inserts.get(key)
-        if row is None:
-            row = self.updates.setdefault(key, {"id": key})
-        row.update(changes)
-        row["last_position"] = position
-        row["updated_at"] = updated_at
-
-    def write(self, tx: Transaction) -> None:
-        insert_new_rows(tx, "bookings", _COLUMN_TYPES, list(self.inserts.values()))
-        update_rows(tx, "bookings", _COLUMN_TYPES, list(self.updates.values()), _assignments)
-        self.inserts.clear()
-        self.updates.clear()
+        self.open(
+            key,
+            lambda: {
+                "id": key,
+                "user_id": event.user_id,
+                "mentor_id": event.mentor_id,
+                "event_type_id": event.event_type_id,
+                "start_time": event.start,
+                "end_time": event.end,
+                "attendee_name": event.attendee_name,
+                "attendee_email": event.attendee_email,
+                "attendee_time_zone": event.attendee_time_zone,
+                "amount": event.price_amount,
+                "currency": event.currency,
+                "platform_fee": event.platform_fee_amount,
+                "status": BookingStatus.AWAITING_PAYMENT,
+                "checkout_session_id": event.checkout_session_id,
+                "reservation_uid": event.reservation_uid,
+                "expires_at": event.expires_at,
+                "payment_id": None,
+                "stripe_payment_intent_id": None,
+                "calcom_booking_uid": None,
+                "failure_reason": None,
+                "cancelled_by": None,
+                "cancel_reason": None,
+                "last_position": position,
+                "created_at": event.timestamp,
+                "updated_at": event.timestamp,
+            },
+        )
 
 
 def _assignments(shape: tuple[str, ...], value_of: ValueOf) -> list[str]:

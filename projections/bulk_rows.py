@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -140,3 +141,63 @@ def _update_from_staging(
     )
     sets = ", ".join(assignments(shape, lambda column: f"{staging}.{column}"))
     tx.execute(f"UPDATE {table} SET {sets} FROM {staging} WHERE {table}.id = {staging}.id")
+
+
+class RowFold:
+    """A batch folded per row of ``table``: the rows it opens (inserted with whatever followed
+    in the batch) and, for rows stored before the batch, the last value of each column it
+    changed; then written with the set-based statements above.
+
+    Whether a row is stored already is looked up once per batch (``stored_ids``): an event that
+    opens a stored row changes nothing (as ``ON CONFLICT (id) DO NOTHING`` would), and what the
+    batch changed on a row before opening it changed nothing either (no row yet), so the result
+    is that of applying the events one by one. ``update_types`` may type keys beyond the
+    table's columns, which ``assignments`` turns into SQL.
+    """
+
+    def __init__(
+        self,
+        table: str,
+        stored: set[str],
+        column_types: dict[str, str],
+        assignments: Assignments,
+        update_types: dict[str, str] | None = None,
+    ) -> None:
+        self.table = table
+        self.stored = stored
+        self.column_types = column_types
+        self.update_types = update_types or column_types
+        self.assignments = assignments
+        self.inserts: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+
+    def open(self, key: str, make_row: Callable[[], dict[str, Any]]) -> bool:
+        """Insert ``make_row()`` as row ``key`` unless it is stored (before the batch or by
+        it); whether it did."""
+        if key in self.stored:
+            return False
+        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
+        self.stored.add(key)
+        self.inserts[key] = make_row()
+        return True
+
+    def row(self, key: str) -> dict[str, Any]:
+        """Row ``key`` as the batch opened it, or the changes to it as stored before."""
+        row = self.inserts.get(key)
+        return row if row is not None else self.updates.setdefault(key, {"id": key})
+
+    def update(
+        self, key: str, changes: dict[str, Any], position: int, updated_at: datetime
+    ) -> None:
+        row = self.row(key)
+        row.update(changes)
+        row["last_position"] = position
+        row["updated_at"] = updated_at
+
+    def write(self, tx: Transaction) -> None:
+        insert_new_rows(tx, self.table, self.column_types, list(self.inserts.values()))
+        update_rows(
+            tx, self.table, self.update_types, list(self.updates.values()), self.assignments
+        )
+        self.inserts.clear()
+        self.updates.clear()

@@ -16,13 +16,7 @@ from uuid import UUID
 from ledger import Booking, Disposition, Payment, PaymentStatus
 from ledger.events import DomainEvent, event_time
 from ledger.statuses import status_after_payout_failure, status_after_refund
-from projections.bulk_rows import (
-    ValueOf,
-    column_types,
-    insert_new_rows,
-    stored_ids,
-    update_rows,
-)
+from projections.bulk_rows import RowFold, ValueOf, column_types, stored_ids
 from projections.id_text import id_text
 from projections.store import Transaction
 
@@ -278,69 +272,56 @@ _REFUND = "_refund"  # an update's refunded amount, added to the stored running 
 _REFUND_STATUS = "_refund_status"  # the status follows from that total (a refund came last)
 
 
-class _Fold:
-    """A batch folded per payment: rows to insert (a ``Paid`` and whatever followed it in the
-    batch) and, for rows stored before the batch, the last value of each column changed, the
-    refunds' sum, and whether the status is a refund's (decided on the stored total).
-
-    Whether a row is stored already is looked up once per batch (``stored_ids``): a
-    ``Paid`` of a stored row changes nothing (ON CONFLICT DO NOTHING), and what the batch
-    changed on a row before its ``Paid`` changed nothing either (no row yet), so the result
-    is that of applying the events one by one.
-    """
+class _Fold(RowFold):
+    """A batch folded per payment (``RowFold``): a ``Paid`` opens its row; for rows stored
+    before the batch it also keeps the refunds' sum, and whether the status is a refund's
+    (decided on the stored total)."""
 
     def __init__(self, stored: set[str], accepted: dict[str, list[str]]) -> None:
-        self.stored = stored
+        super().__init__("payments", stored, _COLUMN_TYPES, _assignments, _UPDATE_TYPES)
         # Booking id -> its accepted payments: stored ones, then those inserted in the batch.
         self.accepted = accepted
-        self.inserts: dict[str, dict[str, Any]] = {}
-        self.updates: dict[str, dict[str, Any]] = {}
 
     def accepted_of(self, booking_id: str) -> list[str]:
         return list(self.accepted.get(booking_id, ()))
 
     def insert(self, position: int, key: str, event: Payment.Paid) -> None:
-        if key in self.stored:
-            return  # stored before the batch or inserted by it: ON CONFLICT (id) DO NOTHING
-        self.updates.pop(key, None)  # no row yet: those UPDATEs would have matched nothing
-        self.stored.add(key)
         # Owed to no one yet: the booking is at best PENDING until Cal.com books it.
-        self.inserts[key] = {
-            "id": key,
-            "stripe_payment_intent_id": event.payment_intent_id,
-            "stripe_charge_id": event.charge_id,
-            "amount": event.amount,
-            "currency": event.currency,
-            "status": event.leads_to,
-            "disposition": event.disposition,
-            "booking_id": id_text(event.booking_id),
-            "booking_payable": False,
-            "mentor_id": event.mentor_id,
-            "paid_at": event.paid_at,
-            "session_end": None,
-            "amount_refunded": 0,
-            "disputed": False,
-            "destination_account": None,
-            "transfer_amount": None,
-            "transfer_id": None,
-            "payout_eligible_at": None,
-            "paid_out_at": None,
-            "payout_error": None,
-            "last_position": position,
-            "created_at": event_time(event),
-            "updated_at": event_time(event),
-        }
-        if event.disposition == Disposition.ACCEPTED:
+        opened = self.open(
+            key,
+            lambda: {
+                "id": key,
+                "stripe_payment_intent_id": event.payment_intent_id,
+                "stripe_charge_id": event.charge_id,
+                "amount": event.amount,
+                "currency": event.currency,
+                "status": event.leads_to,
+                "disposition": event.disposition,
+                "booking_id": id_text(event.booking_id),
+                "booking_payable": False,
+                "mentor_id": event.mentor_id,
+                "paid_at": event.paid_at,
+                "session_end": None,
+                "amount_refunded": 0,
+                "disputed": False,
+                "destination_account": None,
+                "transfer_amount": None,
+                "transfer_id": None,
+                "payout_eligible_at": None,
+                "paid_out_at": None,
+                "payout_error": None,
+                "last_position": position,
+                "created_at": event_time(event),
+                "updated_at": event_time(event),
+            },
+        )
+        if opened and event.disposition == Disposition.ACCEPTED:
             booking_id = id_text(event.booking_id)
             if booking_id in self.accepted:
                 self.accepted[booking_id].append(key)
 
-    def _row(self, key: str) -> dict[str, Any]:
-        row = self.inserts.get(key)
-        return row if row is not None else self.updates.setdefault(key, {"id": key})
-
     def set_columns(self, key: str, changes: dict[str, Any]) -> None:
-        row = self._row(key)
+        row = self.row(key)
         row.update(changes)
         if "status" in changes:
             row.pop(_REFUND_STATUS, None)
@@ -351,7 +332,7 @@ class _Fold:
         self.set_columns(key, {**changes, "last_position": position, "updated_at": updated_at})
 
     def refund(self, key: str, amount: int, position: int, updated_at: datetime) -> None:
-        row = self._row(key)
+        row = self.row(key)
         if key in self.inserts:
             # Status follows from the running total, as in the aggregate.
             row["amount_refunded"] += amount
@@ -362,12 +343,6 @@ class _Fold:
             row[_REFUND_STATUS] = True
         row["last_position"] = position
         row["updated_at"] = updated_at
-
-    def write(self, tx: Transaction) -> None:
-        insert_new_rows(tx, "payments", _COLUMN_TYPES, list(self.inserts.values()))
-        update_rows(tx, "payments", _UPDATE_TYPES, list(self.updates.values()), _assignments)
-        self.inserts.clear()
-        self.updates.clear()
 
 
 _UPDATE_TYPES = {**_COLUMN_TYPES, _REFUND: "BIGINT", _REFUND_STATUS: "BOOLEAN"}
