@@ -55,7 +55,9 @@ def _fail(error: ServiceError) -> typer.Exit:
 def list_items(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Every open item; exit 0 even when there are some (this is a list, not a check)."""
+    """The open items, at most 500 of each kind, oldest first (an item past that is still
+    shown, retried or resolved by its id); exit 0 even when there are some (a list, not a
+    check)."""
     with _container() as c:
         items = c.attention.open_items()
     for item in items:

@@ -41,11 +41,16 @@ class MissingRefund:
     since: datetime
 
 
-def failed_payouts(tx: Transaction, limit: int = 500) -> list[FailedPayout]:
+def failed_payouts(
+    tx: Transaction, limit: int = 500, *, offset: int = 0, payment_id: str | None = None
+) -> list[FailedPayout]:
+    """Oldest first, from ``offset`` on (pages past the ones operations resolved, which stay
+    failed here); with ``payment_id``, that payment's only."""
+    only = " AND id = %s" if payment_id is not None else ""
     rows = tx.execute(
         "SELECT id, booking_id, mentor_id, payout_error, updated_at FROM payments"
-        " WHERE status = %s ORDER BY updated_at LIMIT %s",
-        (PaymentStatus.PAYOUT_FAILED, limit),
+        f" WHERE status = %s{only} ORDER BY updated_at, id LIMIT %s OFFSET %s",
+        (PaymentStatus.PAYOUT_FAILED, *_given(payment_id), limit, offset),
     ).fetchall()
     return [
         FailedPayout(r["id"], r["booking_id"], r["mentor_id"], r["payout_error"], r["updated_at"])
@@ -53,18 +58,22 @@ def failed_payouts(tx: Transaction, limit: int = 500) -> list[FailedPayout]:
     ]
 
 
-def missing_refunds(tx: Transaction, limit: int = 500) -> list[MissingRefund]:
+def missing_refunds(
+    tx: Transaction, limit: int = 500, *, offset: int = 0, booking_id: str | None = None
+) -> list[MissingRefund]:
+    """Oldest first, from ``offset`` on; with ``booking_id``, that booking's only."""
+    only = " AND b.id = %s" if booking_id is not None else ""
     rows = tx.execute(
         "SELECT b.id AS booking_id, p.id AS payment_id, p.amount, p.amount_refunded,"
         " p.currency, b.updated_at FROM bookings b JOIN payments p ON p.booking_id = b.id"
-        " WHERE b.status = %s AND p.amount_refunded < p.amount"
+        f" WHERE b.status = %s{only} AND p.amount_refunded < p.amount"
         f" AND NOT EXISTS (SELECT 1 FROM {work_queue.TABLE} w WHERE w.process = %s"
         " AND w.lane = b.id AND w.status IN ('queued', 'running', 'parked', 'resolved'))"
         # Only once the dispatcher has queued the work for the booking's events: before that
         # its refund is on its way, not missing.
         f" AND b.last_position <= (SELECT position FROM {tracking.TABLE} WHERE name = %s)"
-        " ORDER BY b.updated_at LIMIT %s",
-        (BookingStatus.REJECTED, REFUNDS_PROCESS, DISPATCHER, limit),
+        " ORDER BY b.updated_at, b.id LIMIT %s OFFSET %s",
+        (BookingStatus.REJECTED, *_given(booking_id), REFUNDS_PROCESS, DISPATCHER, limit, offset),
     ).fetchall()
     return [
         MissingRefund(
@@ -86,3 +95,7 @@ def refund_work_for(tx: Transaction, booking_id: str) -> list[work_queue.WorkIte
         (REFUNDS_PROCESS, booking_id),
     ).fetchall()
     return [work_queue.WorkItem.from_row(row) for row in rows]
+
+
+def _given(value: str | None) -> tuple[str, ...]:
+    return () if value is None else (value,)

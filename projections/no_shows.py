@@ -73,8 +73,16 @@ class NoShowsProjection:
                 )
 
 
-def open_claims(tx: Transaction, limit: int = 100) -> list[dict[str, Any]]:
-    """Claims that a mentor did not show, waiting for an admin's decision, oldest first."""
+def open_claims(
+    tx: Transaction, limit: int = 100, *, booking_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Claims that a mentor did not show, waiting for an admin's decision, oldest first; with
+    ``booking_id``, that booking's only."""
+    if booking_id is not None:
+        return tx.execute(
+            "SELECT * FROM no_show_claims WHERE status = %s AND booking_id = %s",
+            (OPEN, booking_id),
+        ).fetchall()
     return tx.execute(
         "SELECT * FROM no_show_claims WHERE status = %s ORDER BY reported_at, booking_id LIMIT %s",
         (OPEN, limit),

@@ -18,6 +18,11 @@ Items, each with a stable id:
 
 Every retry and resolution is first recorded in the ledger (``Attention`` events: who, when,
 why), then acted on; a resolved derived item (payout, refund) is no longer listed.
+
+A listing shows at most ``LIST_LIMIT`` open items of each kind, oldest first; the resolved
+derived items, which stay in their read model (a resolved payout is still a failed one there),
+are paged past, so they never crowd out open ones. Retry and resolve look an item up by its
+id, so an item beyond the listing's limit can still be acted on.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from projections.store import ReadModelStore, StoreError, Transaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+# Open items of each kind a listing shows at most, oldest first.
+LIST_LIMIT = 500
 
 PARKED_WORK, HALTED, PAYOUT_FAILED, REFUND_MISSING, NO_SHOW_CLAIM = (
     "parked-work",
@@ -94,28 +102,95 @@ class AttentionService:
 
     def open_items(self) -> list[AttentionItem]:
         items: list[AttentionItem] = []
-        items += [_halt_item(h) for h in self._read(halts.all_halts)]
-        items += [_work_item(w) for w in self._read(work_queue.parked)]
-        items += [_payout_item(p) for p in self._read(queries.failed_payouts)]
-        items += [_refund_item(r) for r in self._read(queries.missing_refunds)]
-        items += [_claim_item(c) for c in self._read(no_shows.open_claims)]
-        return [self._with_actions(item) for item in items if not self._resolved(item)]
+        items += [_halt_item(h) for h in self._read("halts", halts.all_halts)]
+        items += [
+            _work_item(w)
+            for w in self._read("parked work", lambda tx: work_queue.parked(tx, LIST_LIMIT))
+        ]
+        items += self._unresolved(
+            "failed payouts",
+            lambda tx, offset: queries.failed_payouts(tx, LIST_LIMIT, offset=offset),
+            _payout_item,
+        )
+        items += self._unresolved(
+            "missing refunds",
+            lambda tx, offset: queries.missing_refunds(tx, LIST_LIMIT, offset=offset),
+            _refund_item,
+        )
+        items += [
+            _claim_item(c)
+            for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, LIST_LIMIT))
+        ]
+        return [self._with_actions(item) for item in items]
 
-    def _read(self, query: Callable[[Transaction], list[T]]) -> list[T]:
+    def _unresolved(
+        self,
+        what: str,
+        page: Callable[[Transaction, int], list[T]],
+        item_of: Callable[[T], AttentionItem],
+    ) -> list[AttentionItem]:
+        """Up to ``LIST_LIMIT`` items not resolved in the ledger, oldest first: pages of the
+        read model's rows until enough are open (resolved ones stay in the read model)."""
+        found: list[AttentionItem] = []
+        offset = 0
+        while len(found) < LIST_LIMIT:
+            rows = self._read(what, lambda tx: page(tx, offset))  # noqa: B023 - called at once
+            found += [item for item in map(item_of, rows) if not self._resolved(item)]
+            if len(rows) < LIST_LIMIT:
+                break
+            offset += len(rows)
+        return found[:LIST_LIMIT]
+
+    def _read(self, what: str, query: Callable[[Transaction], list[T]]) -> list[T]:
         """One query in a transaction of its own; nothing while its tables do not exist yet
         (no worker has run)."""
+        return self._read_one(what, query) or []
+
+    def _read_one(self, what: str, query: Callable[[Transaction], T | None]) -> T | None:
         try:
             with self._store.transaction(readonly=True) as tx:
                 return query(tx)
         except StoreError as error:
-            log.info("attention queue: %s not read: %s", query.__name__, error)
-            return []
+            log.info("attention queue: %s not read: %s", what, error)
+            return None
 
     def get(self, key: str) -> AttentionItem:
-        for item in self.open_items():
-            if item.id == key:
-                return item
-        raise NotFound(f"no open attention item {key!r}")
+        """The open item ``key``, looked up by its id (listed or beyond the listing's limit)."""
+        item = self._lookup(key)
+        if item is None or self._resolved(item):
+            raise NotFound(f"no open attention item {key!r}")
+        return self._with_actions(item)
+
+    def _lookup(self, key: str) -> AttentionItem | None:
+        prefix, _, subject = key.partition(":")
+        found: list[AttentionItem] = []
+        if prefix == "halt":
+            halt = self._read_one("halts", lambda tx: halts.get(tx, subject))
+            found = [_halt_item(halt)] if halt is not None else []
+        elif prefix == "work":
+            try:
+                process, position = work_queue.parse_item_key(subject)
+            except ValueError:
+                return None
+            work = self._read_one("parked work", lambda tx: work_queue.get(tx, process, position))
+            if work is not None and work.status == work_queue.PARKED:
+                found = [_work_item(work)]
+        elif prefix == "payout":
+            payouts = self._read(
+                "failed payouts", lambda tx: queries.failed_payouts(tx, 1, payment_id=subject)
+            )
+            found = [_payout_item(p) for p in payouts]
+        elif prefix == "refund":
+            refunds = self._read(
+                "missing refunds", lambda tx: queries.missing_refunds(tx, 1, booking_id=subject)
+            )
+            found = [_refund_item(r) for r in refunds]
+        elif prefix == "no-show":
+            claims = self._read(
+                "no-show claims", lambda tx: no_shows.open_claims(tx, 1, booking_id=subject)
+            )
+            found = [_claim_item(c) for c in claims]
+        return found[0] if found else None
 
     def retry(self, key: str, *, by: str, reason: str) -> AttentionItem:
         item = self.get(key)
