@@ -28,7 +28,7 @@ id, so an item beyond the listing's limit can still be acted on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -101,12 +101,11 @@ class AttentionService:
         self._payouts = payouts
 
     def open_items(self) -> list[AttentionItem]:
-        items: list[AttentionItem] = []
-        items += [_halt_item(h) for h in self._read("halts", halts.all_halts)]
-        items += [
+        items = self._opened(_halt_item(h) for h in self._read("halts", halts.all_halts))
+        items += self._opened(
             _work_item(w)
             for w in self._read("parked work", lambda tx: work_queue.parked(tx, LIST_LIMIT))
-        ]
+        )
         items += self._unresolved(
             "failed payouts",
             lambda tx, offset: queries.failed_payouts(tx, LIST_LIMIT, offset=offset),
@@ -117,11 +116,11 @@ class AttentionService:
             lambda tx, offset: queries.missing_refunds(tx, LIST_LIMIT, offset=offset),
             _refund_item,
         )
-        items += [
+        items += self._opened(
             _claim_item(c)
             for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, LIST_LIMIT))
-        ]
-        return [self._with_actions(item) for item in items]
+        )
+        return items
 
     def _unresolved(
         self,
@@ -135,7 +134,7 @@ class AttentionService:
         offset = 0
         while len(found) < LIST_LIMIT:
             rows = self._read(what, lambda tx: page(tx, offset))  # noqa: B023 - called at once
-            found += [item for item in map(item_of, rows) if not self._resolved(item)]
+            found += self._opened(map(item_of, rows))
             if len(rows) < LIST_LIMIT:
                 break
             offset += len(rows)
@@ -156,10 +155,11 @@ class AttentionService:
 
     def get(self, key: str) -> AttentionItem:
         """The open item ``key``, looked up by its id (listed or beyond the listing's limit)."""
-        item = self._lookup(key)
-        if item is None or self._resolved(item):
+        found = self._lookup(key)
+        item = self._if_open(found) if found is not None else None
+        if item is None:
             raise NotFound(f"no open attention item {key!r}")
-        return self._with_actions(item)
+        return item
 
     def _lookup(self, key: str) -> AttentionItem | None:
         prefix, _, subject = key.partition(":")
@@ -242,20 +242,28 @@ class AttentionService:
             ):
                 raise NotAllowed(f"no finished refund work for booking {item.booking_id}")
 
-    def _resolved(self, item: AttentionItem) -> bool:
-        # Parked work, halts and claims carry their own state; derived items are closed in the
-        # ledger.
-        if item.kind in (PARKED_WORK, HALTED, NO_SHOW_CLAIM):
-            return False
+    def _opened(self, items: Iterable[AttentionItem]) -> list[AttentionItem]:
+        return [opened for opened in map(self._if_open, items) if opened is not None]
+
+    def _if_open(self, item: AttentionItem) -> AttentionItem | None:
+        """The item with its recorded actions, or None if it is closed: parked work, halts and
+        claims carry their own state; derived items (payouts, refunds) are closed in the
+        ledger. One read of its ``Attention`` record answers both."""
         record = self._ledger.get_attention(item.id)
-        return record is not None and record.resolved
+        derived = item.kind not in (PARKED_WORK, HALTED, NO_SHOW_CLAIM)
+        if derived and record is not None and record.resolved:
+            return None
+        return _with_record(item, record)
 
     def _with_actions(self, item: AttentionItem, status: str | None = None) -> AttentionItem:
-        record = self._ledger.get_attention(item.id)
-        actions = _actions(record) if record is not None else []
-        return AttentionItem(
-            **{**item.__dict__, "actions": actions, "status": status or item.status}
-        )
+        return _with_record(item, self._ledger.get_attention(item.id), status)
+
+
+def _with_record(
+    item: AttentionItem, record: Attention | None, status: str | None = None
+) -> AttentionItem:
+    actions = _actions(record) if record is not None else []
+    return AttentionItem(**{**item.__dict__, "actions": actions, "status": status or item.status})
 
 
 def _actions(record: Attention) -> list[dict[str, Any]]:
