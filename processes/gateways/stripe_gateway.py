@@ -8,7 +8,10 @@ after a crash could charge, refund or transfer twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote_plus
@@ -103,6 +106,35 @@ def _plain(obj: stripe.StripeObject) -> dict[str, Any]:
     return obj.to_dict()
 
 
+class _RequestsClientWithHook(stripe.RequestsClient):
+    """The SDK's requests-based client, calling the current thread's hook (if any) before
+    every attempt it makes: the SDK's own retries go through ``request`` too, after a wait of
+    their own that knows nothing of ours."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._hooks = threading.local()
+
+    @contextmanager
+    def before_each_request(self, hook: Callable[[], None]) -> Iterator[None]:
+        previous = getattr(self._hooks, "before", None)
+        self._hooks.before = hook
+        try:
+            yield
+        finally:
+            self._hooks.before = previous
+
+    # RequestsClient's own signature, which already differs from its base class's (no
+    # ``_usage``, bytes not str): the SDK calls it so.
+    def request(  # type: ignore[override]
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        hook: Callable[[], None] | None = getattr(self._hooks, "before", None)
+        if hook is not None:
+            hook()
+        return super().request(method, url, headers, post_data)
+
+
 class StripeGateway:
     def __init__(
         self,
@@ -117,7 +149,7 @@ class StripeGateway:
         # discount it gave, from the session's ``total_details``).
         self._allow_promotion_codes = allow_promotion_codes
         # The SDK's default (requests-based) client, given our timeout instead of its 80 s.
-        self._http_client = stripe.RequestsClient(timeout=timeout)
+        self._http_client = _RequestsClientWithHook(timeout=timeout)
         self._client = stripe.StripeClient(
             secret_key,
             stripe_version=STRIPE_API_VERSION,
@@ -128,6 +160,11 @@ class StripeGateway:
 
     def close(self) -> None:
         self._http_client.close()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
+
+    def paced(self, wait: Callable[[], None]) -> contextlib.AbstractContextManager[None]:
+        """Within it, on this thread, every HTTP request to Stripe first calls ``wait``: each
+        attempt, the SDK's own retries of a dropped connection, a 409 or a 5xx included."""
+        return self._http_client.before_each_request(wait)
 
     # --- Checkout -------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ first, so a run sees every event written before it started.
 
 A run pays out on a few threads (``concurrency``), each payment on exactly one of them, and
 paces every request it makes to Stripe (``max_requests_per_second``) to stay well under Stripe's
-rate limit, which counts an account's requests from every process (the SDK's own retries of a
-dropped connection or a 5xx are not paced). A 429 is transient: the payout is recorded as a
-retryable failure and the next run pays it out, after the look-up by transfer group.
+rate limit, which counts an account's requests from every process: every attempt, the SDK's own
+retries of a dropped connection or a 5xx included (``StripeGateway.paced``). A 429 is transient:
+the payout is recorded as a retryable failure and the next run pays it out, after the look-up by
+transfer group.
 
 The pace holds across processes without any shared counter: every request a payout makes is
 made inside the run lock, so only one process at a time makes them, and a run keeps the lock
@@ -305,7 +306,12 @@ class PayoutService:
         return payment if payment.status == PaymentStatus.PAYOUT_ELIGIBLE else None
 
     def _transfer(self, payment: Payment, tally: _Tally) -> TransferInfo:
-        """The transfer for this payment: an earlier attempt's, or a new one."""
+        """The transfer for this payment: an earlier attempt's, or a new one. Every request
+        it makes to Stripe waits for the pace, each retry of the SDK's included."""
+        with self._stripe.paced(self._pacer.wait):
+            return self._find_or_make_transfer(payment, tally)
+
+    def _find_or_make_transfer(self, payment: Payment, tally: _Tally) -> TransferInfo:
         existing = self._existing_transfer(payment)
         if existing is not None:
             log.info("payment %s: found transfer %s of an earlier run", payment.id, existing.id)
@@ -321,7 +327,6 @@ class PayoutService:
         refusal = tally.account_refusal(destination, self._account_refusal)
         if refusal is not None:
             raise _NotPayable(refusal)
-        self._pacer.wait()
         return self._stripe.create_transfer(
             amount=Money(payment.transfer_amount, payment.currency),
             destination=destination,
@@ -347,7 +352,6 @@ class PayoutService:
         return None
 
     def _existing_transfer(self, payment: Payment) -> TransferInfo | None:
-        self._pacer.wait()
         for transfer in self._stripe.list_transfers(transfer_group=str(payment.booking_id)):
             # Each payment has its own charge; a duplicate payment of the booking has another.
             if transfer.source_transaction == payment.charge_id:
@@ -356,7 +360,6 @@ class PayoutService:
 
     def _account_refusal(self, account_id: str) -> str | None:
         """Why this connected account cannot receive a transfer now, or None if it can."""
-        self._pacer.wait()
         account = self._stripe.retrieve_account(account_id)
         if not account.transfers_active:
             return f"connected account {account_id} cannot receive transfers"

@@ -4,6 +4,7 @@ to the configured request rate toward Stripe (only the run holding the lock make
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import socket
@@ -23,6 +24,7 @@ from mentorpay.servers import BackgroundServer
 from processes.gateways.stripe_gateway import StripeGateway
 from processes.services.payouts import PayoutRunResult, PayoutSchedule, PayoutsStopping
 from sandbox.app import create_app as create_sandbox_app
+from sandbox.faults import Fault
 from sandbox.state import SandboxState
 from tests.support.sandbox_server import RunningSandbox
 from tests.support.scale_payouts import Payouts, cli_env, payouts_world
@@ -344,3 +346,29 @@ def test_the_next_run_in_another_process_makes_no_request_closer_than_the_pace_a
     # The earlier run kept the lock until its pacer's next slot: the later run's first request
     # is a whole interval after the earlier run's last (a quarter of it as slack for arrival).
     assert min(second) - max(first) >= 0.75 / rate, min(second) - max(first)
+
+
+def test_the_sdks_own_retries_of_a_failed_transfer_keep_to_the_pace_too(
+    timed: tuple[Payouts, _RequestTimes],
+) -> None:
+    payouts, times = timed
+    # 0.8 s between requests: more than the SDK's first wait before it retries (0.5 s).
+    rate = 1.25
+    # The sandbox answers the first two transfer requests with a 500: the SDK retries each.
+    payouts.sandbox.state.faults.add(
+        Fault("stripe", "POST", "/v1/transfers", 500, "try again", times=2, delay_ms=0)
+    )
+    gateway = StripeGateway("sk_test_retried", payouts.sandbox.url)
+    try:
+        due = payouts.due_payments(1)
+        result = payouts.service(stripe=gateway, max_requests_per_second=rate).run()
+    finally:
+        gateway.close()
+
+    assert result.paid_out == 1 and result.failed == 0, result
+    seen = sorted(times.of("sk_test_retried"))
+    assert len(seen) == 5  # look-up by transfer group, account, the transfer three times
+    gaps = [later - earlier for earlier, later in itertools.pairwise(seen)]
+    # Every attempt waited its turn (a fifth of an interval as slack for arrival).
+    assert min(gaps) >= 0.8 / rate, gaps
+    payouts.assert_each_paid_out_once(due)
