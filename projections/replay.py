@@ -141,6 +141,9 @@ def _members(followers: Sequence[Follower], batch_size: int) -> list[_Member]:
 Decoded = list[tuple[int, str, DomainEvent]]
 Fetch = Callable[[int], tuple[Sequence[Notification], int]]
 Decode = Callable[[Sequence[Notification]], Decoded]
+# A batch and the position it ends at, or the end of the log (no further batch).
+_Batch = tuple[Decoded, int] | None
+_END_OF_LOG: _Batch = None
 # Batches read ahead for each read model: enough to keep a writer busy while the next is read,
 # few enough that memory stays flat (a batch is held once, whatever the number of models).
 _BATCHES_AHEAD = 2
@@ -234,14 +237,13 @@ class _Pipeline:
         self.decode = decode
         self.start = start
         self.stop = stop
-        self.queues: dict[str, queue.Queue[tuple[Decoded, int]]] = {
+        self.queues: dict[str, queue.Queue[_Batch]] = {
             m.follower.name: queue.Queue(maxsize=_BATCHES_AHEAD) for m in members
         }
         self.writing = {m.follower.name for m in members}
         # No more transactions than the store's pool holds: a writer waiting here waits for
         # another's commit, not for a pool timeout.
         self.connections = threading.BoundedSemaphore(max(1, store.max_connections))
-        self.read_all = threading.Event()
         self.failed = threading.Event()
         self.errors: list[BaseException] = []
         self.left_behind: list[_Member] = []
@@ -298,12 +300,13 @@ class _Pipeline:
                         self._hand_over(member, batch)
                     if end >= self.stop:
                         break
+            # Told at once, each writer goes on to its indexes (polling, it would wait a tick).
+            for member in self.members:
+                self._hand_over(member, _END_OF_LOG)
         except BaseException as error:
             self._fail(error)
-        finally:
-            self.read_all.set()
 
-    def _hand_over(self, member: _Member, batch: tuple[Decoded, int]) -> None:
+    def _hand_over(self, member: _Member, batch: _Batch) -> None:
         name = member.follower.name
         while name in self.writing and not self.failed.is_set():
             try:
@@ -313,13 +316,14 @@ class _Pipeline:
                 continue
 
     def _next(self, member: _Member) -> tuple[Decoded, int] | None:
+        """The member's next batch; None at the end of the log or once the pass failed."""
         batches = self.queues[member.follower.name]
         while not self.failed.is_set():
             try:
-                return batches.get(timeout=_POLL_SECONDS)
+                batch = batches.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                if self.read_all.is_set() and batches.empty():
-                    return None
+                continue
+            return None if batch is _END_OF_LOG else batch
         return None
 
     def _writer(self, member: _Member) -> None:
