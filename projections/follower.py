@@ -326,8 +326,10 @@ class Follower:
         active, ``RuntimeError`` if this one is running on its thread (use ``wait_for``).
         """
         self._refuse_if_running()
-        self._set_up()
         with self._leading():
+            # From the stored position: another instance may have led since this one last
+            # looked (its compare-and-set would refuse a stale start, after a wasted batch).
+            self._refresh_position()
             self._raise_if_halted()
             self._catch_up(self._batch_size)
         return self.position
@@ -500,6 +502,7 @@ class Follower:
                     self._create_tables()
                 self._active = True
                 self._unhalted_while_leading = False
+                self._refresh_position()  # where the instance that led before left it
             self._raise_if_halted()
             self._catch_up(self._batch_size)
         else:

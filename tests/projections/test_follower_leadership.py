@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -53,6 +54,26 @@ def test_a_standby_takes_over_without_gaps_or_duplicates(toy: Toy) -> None:
     assert toy.applied_positions() == toy.notification_ids()
     assert toy.view() == toy.fold()
 
+
+
+def test_an_instance_set_up_long_ago_goes_on_from_the_stored_position_when_it_leads(
+    toy: Toy, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Set up and caught up, then idle (a CLI's follower, say) while another instance leads.
+    idle = Follower(toy.app, toy.store, CounterView(), batch_size=3)
+    toy.append(counters=2, increments=1)
+    idle.run_until_caught_up()
+    busy = Follower(toy.app, toy.store, CounterView(), batch_size=3)
+    toy.append(counters=2, increments=2, start=3)
+    busy.run_until_caught_up()
+    last = toy.append(counters=2, increments=1, start=5)
+
+    with caplog.at_level(logging.WARNING, logger="projections.follower"):
+        assert idle.run_until_caught_up() == last
+    # It did not try to write from where it last was (a conflict operators would be warned of).
+    assert "resuming from the stored position" not in caplog.text
+    assert toy.applied_positions() == toy.notification_ids()
+    assert toy.view() == toy.fold()
 
 @pytest.mark.postgres
 def test_notify_wakes_the_follower_well_before_its_poll_interval(postgres_url: str) -> None:
