@@ -55,7 +55,6 @@ def test_a_standby_takes_over_without_gaps_or_duplicates(toy: Toy) -> None:
     assert toy.view() == toy.fold()
 
 
-
 def test_an_instance_set_up_long_ago_goes_on_from_the_stored_position_when_it_leads(
     toy: Toy, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -74,6 +73,7 @@ def test_an_instance_set_up_long_ago_goes_on_from_the_stored_position_when_it_le
     assert "resuming from the stored position" not in caplog.text
     assert toy.applied_positions() == toy.notification_ids()
     assert toy.view() == toy.fold()
+
 
 @pytest.mark.postgres
 def test_notify_wakes_the_follower_well_before_its_poll_interval(postgres_url: str) -> None:
