@@ -43,8 +43,15 @@ def _by(principal: Principal) -> str:
 
 @router.get("/attention", responses=responses(403, s403="Only an admin"))
 def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
-    """Everything that needs a person, oldest first within each kind."""
-    return {"items": [_view(item) for item in _service(c).open_items()]}
+    """Everything that needs a person, oldest first within each kind: at most `limit` items
+    of each kind (500). `truncated` names the kinds that have more open items than that; an
+    item past the limit is still shown, retried and resolved by its id."""
+    listing = _service(c).listing()
+    return {
+        "items": [_view(item) for item in listing.items],
+        "limit": listing.limit,
+        "truncated": list(listing.truncated),
+    }
 
 
 @router.get(

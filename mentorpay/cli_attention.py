@@ -56,17 +56,23 @@ def list_items(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """The open items, at most 500 of each kind, oldest first (an item past that is still
-    shown, retried or resolved by its id); exit 0 even when there are some (a list, not a
-    check)."""
+    shown, retried or resolved by its id; the last line names the kinds that have more); exit
+    0 even when there are some (a list, not a check)."""
     with _container() as c:
-        items = c.attention.open_items()
+        listing = c.attention.listing()
+    items = listing.items
     for item in items:
         if as_json:
             typer.echo(json.dumps(_as_dict(item)))
         else:
             attempts = f" attempts={item.attempts}" if item.attempts is not None else ""
             typer.echo(f"{item.id}  {item.kind}  {item.subject}{attempts}  {item.detail}")
-    typer.echo(f"{len(items)} item(s) need attention", err=True)
+    more = (
+        f"; more of {', '.join(listing.truncated)} than the {listing.limit} shown of each"
+        if listing.truncated
+        else ""
+    )
+    typer.echo(f"{len(items)} item(s) need attention{more}", err=True)
 
 
 @attention_app.command()

@@ -19,7 +19,8 @@ Items, each with a stable id:
 Every retry and resolution is first recorded in the ledger (``Attention`` events: who, when,
 why), then acted on; a resolved derived item (payout, refund) is no longer listed.
 
-A listing shows at most ``LIST_LIMIT`` open items of each kind, oldest first; the resolved
+A listing shows at most ``LIST_LIMIT`` open items of each kind, oldest first, and names the kinds
+that have more (``AttentionListing.truncated``); the resolved
 derived items, which stay in their read model (a resolved payout is still a failed one there),
 are paged past, so they never crowd out open ones. Retry and resolve look an item up by its
 id, so an item beyond the listing's limit can still be acted on.
@@ -94,6 +95,16 @@ class AttentionItem:
         }
 
 
+@dataclass(frozen=True)
+class AttentionListing:
+    """What a listing shows: each kind's oldest open items, at most ``limit`` of each, and
+    the kinds that have more open items than that (act on those first, or by their ids)."""
+
+    items: list[AttentionItem]
+    limit: int
+    truncated: tuple[str, ...]  # kinds with more than ``limit`` open items
+
+
 class AttentionService:
     def __init__(self, ledger: Ledger, store: ReadModelStore, payouts: PayoutService) -> None:
         self._ledger = ledger
@@ -101,44 +112,60 @@ class AttentionService:
         self._payouts = payouts
 
     def open_items(self) -> list[AttentionItem]:
-        items = self._opened(_halt_item(h) for h in self._read("halts", halts.all_halts))
-        items += self._opened(
-            _work_item(w)
-            for w in self._read("parked work", lambda tx: work_queue.parked(tx, LIST_LIMIT))
+        return self.listing().items
+
+    def listing(self) -> AttentionListing:
+        """The open items, oldest first within each kind, at most ``LIST_LIMIT`` of each (one
+        more is read to tell whether a kind has more)."""
+        limit = LIST_LIMIT
+        wanted = limit + 1
+        by_kind = {
+            HALTED: self._opened(_halt_item(h) for h in self._read("halts", halts.all_halts)),
+            PARKED_WORK: self._opened(
+                _work_item(w)
+                for w in self._read("parked work", lambda tx: work_queue.parked(tx, wanted))
+            ),
+            PAYOUT_FAILED: self._unresolved(
+                "failed payouts",
+                lambda tx, offset: queries.failed_payouts(tx, limit, offset=offset),
+                _payout_item,
+                wanted,
+            ),
+            REFUND_MISSING: self._unresolved(
+                "missing refunds",
+                lambda tx, offset: queries.missing_refunds(tx, limit, offset=offset),
+                _refund_item,
+                wanted,
+            ),
+            NO_SHOW_CLAIM: self._opened(
+                _claim_item(c)
+                for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, wanted))
+            ),
+        }
+        return AttentionListing(
+            items=[item for items in by_kind.values() for item in items[:limit]],
+            limit=limit,
+            truncated=tuple(kind for kind, items in by_kind.items() if len(items) > limit),
         )
-        items += self._unresolved(
-            "failed payouts",
-            lambda tx, offset: queries.failed_payouts(tx, LIST_LIMIT, offset=offset),
-            _payout_item,
-        )
-        items += self._unresolved(
-            "missing refunds",
-            lambda tx, offset: queries.missing_refunds(tx, LIST_LIMIT, offset=offset),
-            _refund_item,
-        )
-        items += self._opened(
-            _claim_item(c)
-            for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, LIST_LIMIT))
-        )
-        return items
 
     def _unresolved(
         self,
         what: str,
         page: Callable[[Transaction, int], list[T]],
         item_of: Callable[[T], AttentionItem],
+        wanted: int,
     ) -> list[AttentionItem]:
-        """Up to ``LIST_LIMIT`` items not resolved in the ledger, oldest first: pages of the
-        read model's rows until enough are open (resolved ones stay in the read model)."""
+        """Up to ``wanted`` items not resolved in the ledger, oldest first: pages of the read
+        model's rows until enough are open (resolved ones stay in the read model)."""
         found: list[AttentionItem] = []
         offset = 0
-        while len(found) < LIST_LIMIT:
+        while len(found) < wanted:
             rows = self._read(what, lambda tx: page(tx, offset))  # noqa: B023 - called at once
             found += self._opened(map(item_of, rows))
-            if len(rows) < LIST_LIMIT:
+            if len(rows) < LIST_LIMIT:  # a short page: the read model has no more
                 break
             offset += len(rows)
-        return found[:LIST_LIMIT]
+        return found[:wanted]
 
     def _read(self, what: str, query: Callable[[Transaction], list[T]]) -> list[T]:
         """One query in a transaction of its own; nothing while its tables do not exist yet

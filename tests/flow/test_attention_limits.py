@@ -114,3 +114,23 @@ def test_an_item_beyond_the_listing_is_found_and_resolved_by_its_id(
     for unknown in ("work:refunds:99", "payout:nope", "halt:", "refund:", "bogus"):
         with pytest.raises(NotFound):
             queue.service.get(unknown)
+
+
+def test_the_listing_names_the_kinds_with_more_open_items_than_it_shows(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attention, "LIST_LIMIT", LIMIT)
+    for _ in range(LIMIT):
+        queue.failed_payout()
+    Follower(queue.ledger, queue.store, PaymentsProjection()).run_until_caught_up()
+    exactly = queue.service.listing()
+    assert (len(exactly.items), exactly.limit, exactly.truncated) == (LIMIT, LIMIT, ())
+
+    queue.failed_payout()
+    Follower(queue.ledger, queue.store, PaymentsProjection()).run_until_caught_up()
+    over = queue.service.listing()
+    assert len(over.items) == LIMIT and over.truncated == (PAYOUT_FAILED,)
+
+    # Settled by hand, the oldest no longer counts: the rest fit again.
+    queue.service.resolve(over.items[0].id, by="finance:grace", reason="paid by bank transfer")
+    assert queue.service.listing().truncated == ()

@@ -406,7 +406,9 @@ export interface paths {
         };
         /**
          * List Attention
-         * @description Everything that needs a person, oldest first within each kind.
+         * @description Everything that needs a person, oldest first within each kind: at most `limit` items
+         *     of each kind (500). `truncated` names the kinds that have more open items than that; an
+         *     item past the limit is still shown, retried and resolved by its id.
          */
         get: operations["listAttention"];
         put?: never;
