@@ -4,7 +4,8 @@ recorded in the ledger with the caller and the reason."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, ConfigDict
@@ -33,39 +34,72 @@ def _service(c: ApiServices) -> AttentionService:
     return c.attention
 
 
-def _view(item: AttentionItem) -> dict[str, Any]:
-    return item.as_dict()
+class AttentionActionView(BaseModel):
+    action: str  # retry | resolve
+    by: str  # role:subject of who asked
+    reason: str
+
+
+class AttentionItemView(BaseModel):
+    """One item as ``AttentionItem.as_dict`` gives it (the CLI's ``--json`` too)."""
+
+    id: str  # work:<process>:<position>, halt:<name>, payout:<payment>, refund:<booking>, ...
+    kind: str  # parked-work | halted-read-model | payout-failed | refund-missing | no-show-claim
+    status: str  # open | resolved
+    subject: str
+    detail: str
+    since: datetime | None
+    bookingId: str | None
+    paymentId: str | None
+    process: str | None
+    position: int | None
+    attempts: int | None
+    actions: list[AttentionActionView]
+
+
+class AttentionListView(BaseModel):
+    items: list[AttentionItemView]
+    limit: int  # items of each kind listed at most
+    truncated: list[str]  # kinds with more open items than ``limit``
+
+
+def _view(item: AttentionItem) -> AttentionItemView:
+    return AttentionItemView.model_validate({**item.as_dict(), "since": item.since})
 
 
 def _by(principal: Principal) -> str:
     return single_line(f"{principal.role}:{principal.sub}")
 
 
-@router.get("/attention", responses=responses(403, s403="Only an admin"))
-def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> dict[str, Any]:
+@router.get(
+    "/attention", response_model=AttentionListView, responses=responses(403, s403="Only an admin")
+)
+def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> AttentionListView:
     """Everything that needs a person, oldest first within each kind: at most `limit` items
     of each kind (500). `truncated` names the kinds that have more open items than that; an
     item past the limit is still shown, retried and resolved by its id."""
     listing = _service(c).listing()
-    return {
-        "items": [_view(item) for item in listing.items],
-        "limit": listing.limit,
-        "truncated": list(listing.truncated),
-    }
+    return AttentionListView(
+        items=[_view(item) for item in listing.items],
+        limit=listing.limit,
+        truncated=list(listing.truncated),
+    )
 
 
 @router.get(
     "/attention/{item_id}",
+    response_model=AttentionItemView,
     responses=responses(403, 404, s403="Only an admin", s404="No such open item"),
 )
 def show_attention(
     _: Admin, c: Annotated[ApiServices, Depends(services)], item_id: ItemId
-) -> dict[str, Any]:
+) -> AttentionItemView:
     return _view(_service(c).get(item_id))
 
 
 @router.post(
     "/attention/{item_id}/retry",
+    response_model=AttentionItemView,
     responses=responses(
         403, 404, 409, s403="Only an admin", s404="No such open item", s409="Cannot be retried"
     ),
@@ -75,13 +109,14 @@ def retry_attention(
     c: Annotated[ApiServices, Depends(services)],
     item_id: ItemId,
     body: Annotated[ActionRequest, Body()],
-) -> dict[str, Any]:
+) -> AttentionItemView:
     """Try again once the cause is fixed; recorded in the ledger (who, when, why)."""
     return _view(_service(c).retry(item_id, by=_by(principal), reason=body.reason))
 
 
 @router.post(
     "/attention/{item_id}/resolve",
+    response_model=AttentionItemView,
     responses=responses(
         403,
         404,
@@ -96,6 +131,6 @@ def resolve_attention(
     c: Annotated[ApiServices, Depends(services)],
     item_id: ItemId,
     body: Annotated[ActionRequest, Body()],
-) -> dict[str, Any]:
+) -> AttentionItemView:
     """Close the item without another try (say, refunded by hand); recorded in the ledger."""
     return _view(_service(c).resolve(item_id, by=_by(principal), reason=body.reason))

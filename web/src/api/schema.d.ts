@@ -497,6 +497,54 @@ export interface components {
             /** Timezone */
             timeZone: string;
         };
+        /** AttentionActionView */
+        AttentionActionView: {
+            /** Action */
+            action: string;
+            /** By */
+            by: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * AttentionItemView
+         * @description One item as ``AttentionItem.as_dict`` gives it (the CLI's ``--json`` too).
+         */
+        AttentionItemView: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            /** Subject */
+            subject: string;
+            /** Detail */
+            detail: string;
+            /** Since */
+            since: string | null;
+            /** Bookingid */
+            bookingId: string | null;
+            /** Paymentid */
+            paymentId: string | null;
+            /** Process */
+            process: string | null;
+            /** Position */
+            position: number | null;
+            /** Attempts */
+            attempts: number | null;
+            /** Actions */
+            actions: components["schemas"]["AttentionActionView"][];
+        };
+        /** AttentionListView */
+        AttentionListView: {
+            /** Items */
+            items: components["schemas"]["AttentionItemView"][];
+            /** Limit */
+            limit: number;
+            /** Truncated */
+            truncated: string[];
+        };
         /** BookingView */
         BookingView: {
             /** Id */
@@ -3411,9 +3459,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AttentionListView"];
                 };
             };
             /** @description No valid credentials */
@@ -3486,9 +3532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AttentionItemView"];
                 };
             };
             /** @description No valid credentials */
@@ -3610,9 +3654,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AttentionItemView"];
                 };
             };
             /** @description The body is not JSON */
@@ -3785,9 +3827,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AttentionItemView"];
                 };
             };
             /** @description The body is not JSON */
