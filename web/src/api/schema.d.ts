@@ -480,6 +480,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountView */
+        AccountView: {
+            /** Account */
+            account: string;
+            /** Currency */
+            currency: string;
+            /** Debits */
+            debits: number;
+            /** Credits */
+            credits: number;
+            /** Balance */
+            balance: number;
+        };
+        /** AccountsView */
+        AccountsView: {
+            /** Position */
+            position: number;
+            /** Accounts */
+            accounts: components["schemas"]["AccountView"][];
+        };
         /** ActionRequest */
         ActionRequest: {
             /** Reason */
@@ -544,6 +564,13 @@ export interface components {
             limit: number;
             /** Truncated */
             truncated: string[];
+        };
+        /** BookingHistoryView */
+        BookingHistoryView: {
+            /** Bookingid */
+            bookingId: string;
+            /** Events */
+            events: components["schemas"]["EventRecordView"][];
         };
         /** BookingView */
         BookingView: {
@@ -714,6 +741,17 @@ export interface components {
             /** Fees */
             fees: number;
         };
+        /** CurrencyTotalView */
+        CurrencyTotalView: {
+            /** Currency */
+            currency: string;
+            /** Debits */
+            debits: number;
+            /** Credits */
+            credits: number;
+            /** Balanced */
+            balanced: boolean;
+        };
         /** EarningsView */
         EarningsView: {
             /** Mentorid */
@@ -722,6 +760,37 @@ export interface components {
             currencies: components["schemas"]["CurrencyEarningsView"][];
             /** Payouts */
             payouts: components["schemas"]["PayoutView"][];
+        };
+        /** EventPageView */
+        EventPageView: {
+            /** Events */
+            events: components["schemas"]["EventRecordView"][];
+            /** Next */
+            next: number;
+            /** Head */
+            head: number;
+        };
+        /**
+         * EventRecordView
+         * @description One immutable ledger event as finance reads it.
+         */
+        EventRecordView: {
+            /** Position */
+            position: number | null;
+            /** Time */
+            time: string;
+            /** Aggregateid */
+            aggregateId: string;
+            /** Aggregateversion */
+            aggregateVersion: number;
+            /** Type */
+            type: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Postings */
+            postings: components["schemas"]["PostingView"][];
         };
         /** EventTypeView */
         EventTypeView: {
@@ -858,6 +927,20 @@ export interface components {
             /** Paidoutat */
             paidOutAt: string | null;
         };
+        /** PostingView */
+        PostingView: {
+            /** Account */
+            account: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "debit" | "credit";
+            /** Amount */
+            amount: number;
+            /** Currency */
+            currency: string;
+        };
         /** RefundView */
         RefundView: {
             /** Rule */
@@ -919,6 +1002,15 @@ export interface components {
              * Format: date-time
              */
             end: string;
+        };
+        /** TrialBalanceView */
+        TrialBalanceView: {
+            /** Position */
+            position: number;
+            /** Balanced */
+            balanced: boolean;
+            /** Currencies */
+            currencies: components["schemas"]["CurrencyTotalView"][];
         };
         /** FieldError */
         FieldError: {
@@ -2800,9 +2892,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EventPageView"];
                 };
             };
             /** @description No valid credentials */
@@ -2901,9 +2991,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccountsView"];
                 };
             };
             /** @description No valid credentials */
@@ -2991,9 +3079,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TrialBalanceView"];
                 };
             };
             /** @description No valid credentials */
@@ -3083,9 +3169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BookingHistoryView"];
                 };
             };
             /** @description No valid credentials */
