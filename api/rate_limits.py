@@ -1,29 +1,55 @@
-"""Rate limits on checkout creation, per signed-in user and per client address (the
-``limits`` library's moving window, in this process's memory)."""
+"""Rate limits on checkout creation, per signed-in user and per client address (the ``limits``
+library's moving window).
+
+Their counts live where ``storage`` says: ``memory://`` (the default) keeps them in this
+process, so N API processes allow N times the limit; ``redis://host:port/db`` shares them
+between every process pointed at it. A storage that fails (Redis down) lets the checkout
+through and logs an ERROR: an outage of the counters must not stop sales, and the open
+checkouts per user (``MAX_OPEN_CHECKOUTS``, counted in the database) still hold.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.errors import ConfigurationError, StorageError
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from api.problems import Problem
+
+log = logging.getLogger(__name__)
+
+# A Redis that does not answer must not hold a checkout up for long (redis-py waits forever).
+_REDIS_TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+
+
+def limits_storage(uri: str) -> Storage:
+    """The ``limits`` storage for ``uri`` (``ConfigurationError`` for an unknown scheme or a
+    missing driver), its errors raised as ``StorageError``."""
+    options: dict[str, Any] = _REDIS_TIMEOUTS if uri.startswith(("redis://", "rediss://")) else {}
+    storage = storage_from_string(uri, wrap_exceptions=True, **options)
+    if not isinstance(storage, Storage):  # async+redis:// and the like
+        raise ConfigurationError(f"{uri!r}: the checkout endpoint needs a synchronous storage")
+    return storage
 
 
 @dataclass
 class CheckoutRateLimits:
     per_user: str = "10/minute"
     per_client: str = "30/minute"
+    storage: str = "memory://"
     _limiter: MovingWindowRateLimiter = field(init=False, repr=False)
     _user_item: RateLimitItem = field(init=False, repr=False)
     _client_item: RateLimitItem = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(limits_storage(self.storage))
         self._user_item = parse(self.per_user)
         self._client_item = parse(self.per_client)
 
@@ -33,8 +59,20 @@ class CheckoutRateLimits:
             (self._user_item, "user", user),
             (self._client_item, "client", client),
         ):
-            if not self._limiter.hit(item, "checkout", kind, who):
-                reset = self._limiter.get_window_stats(item, "checkout", kind, who).reset_time
+            try:
+                allowed = self._limiter.hit(item, "checkout", kind, who)
+                reset = (
+                    None
+                    if allowed
+                    else self._limiter.get_window_stats(item, "checkout", kind, who).reset_time
+                )
+            except StorageError as error:
+                log.error(
+                    "checkout rate limits not applied: their storage failed (%s)",
+                    error.storage_error,
+                )
+                return
+            if reset is not None:
                 wait = max(1, math.ceil(reset - time.time()))
                 raise Problem(
                     429,

@@ -102,7 +102,9 @@ class Container:
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             cron_secret=self.settings.cron_secret.get_secret_value(),
             checkout_limits=CheckoutRateLimits(
-                self.settings.checkout_rate_per_user, self.settings.checkout_rate_per_client
+                self.settings.checkout_rate_per_user,
+                self.settings.checkout_rate_per_client,
+                self.settings.checkout_rate_storage,
             ),
             ready_max_lag=self.settings.ready_max_lag,
             attention=self.attention,

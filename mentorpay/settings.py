@@ -10,6 +10,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///./var/mentorpay.db"
 
 
+# The ``limits`` storages this project installs the drivers of (``limits[redis]``).
+_RATE_STORAGE_SCHEMES = (
+    "memory",
+    "redis",
+    "rediss",
+    "redis+unix",
+    "redis+sentinel",
+    "redis+cluster",
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MENTORPAY_", extra="ignore")
 
@@ -65,6 +76,9 @@ class Settings(BaseSettings):
     max_open_checkouts: int = Field(default=3, ge=1)
     checkout_rate_per_user: str = "10/minute"
     checkout_rate_per_client: str = "30/minute"
+    # Where those counts live (a ``limits`` storage URI): memory:// is per process; with
+    # several API processes, redis://host:port/db shares them.
+    checkout_rate_storage: str = "memory://"
     # The process managers' work pool (per worker process) and its retries.
     worker_threads: int = Field(default=8, ge=1, le=64)
     work_lease_seconds: float = Field(default=30.0, gt=0)
@@ -75,10 +89,31 @@ class Settings(BaseSettings):
     # /readyz answers 503 when a read model is this many log positions behind the head.
     ready_max_lag: int = Field(default=1000, ge=0)
 
+    @field_validator("checkout_rate_storage")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        scheme, separator, _ = value.partition("://")
+        if not separator or scheme not in _RATE_STORAGE_SCHEMES:
+            raise ValueError(
+                "must be a limits storage URI: memory://, redis://host:port/db, rediss://..."
+            )
+        return value
+
     @field_validator("payout_after_session_hours", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+
+# The ``limits`` storages this project installs the drivers of (``limits[redis]``).
+_RATE_STORAGE_SCHEMES = (
+    "memory",
+    "redis",
+    "rediss",
+    "redis+unix",
+    "redis+sentinel",
+    "redis+cluster",
+)
 
 
 @lru_cache(maxsize=1)
