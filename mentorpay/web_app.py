@@ -1,5 +1,6 @@
 """Serve the built web app (``web/dist``) next to the API, same origin, with its
-``/app-config.json``: demo tokens for a user and a mentor, and the sandbox's Stripe.js stand-in."""
+``/app-config.json``: demo tokens for a user, a mentor and an administrator (the demo only: a real
+deployment serves each person their own), and the sandbox's Stripe.js stand-in."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from mentorpay.bootstrap import Container
 WEB_DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
 DEMO_USER = "demo-user"
 DEMO_MENTOR = "mentor-ada"  # the demo catalogue's first mentor
-PAGES = ("/", "/return", "/bookings", "/mentor")
+DEMO_ADMIN = "demo-admin"
+PAGES = ("/", "/return", "/bookings", "/mentor", "/claims")
 
 
 def mount_web_app(
@@ -30,6 +32,7 @@ def mount_web_app(
         "apiBaseUrl": "",
         "userToken": issue_token(secret, DEMO_USER, "user", ttl_minutes=24 * 60),
         "mentorToken": issue_token(secret, DEMO_MENTOR, "mentor", ttl_minutes=24 * 60),
+        "adminToken": issue_token(secret, DEMO_ADMIN, "admin", ttl_minutes=24 * 60),
         "publishableKey": "pk_test_sandbox",
         "stripeJsUrl": f"{sandbox_url}/_sandbox/stripe.js" if sandbox_url else None,
     }

@@ -1,6 +1,7 @@
 """A booked session's life on the pages, in a real browser (Debian's chromium) against the whole
 product on loopback: the attendee moves it from "My bookings" (Cal.com in the sandbox has it
-moved), and after its start reports that the mentor did not show, then sees the claim."""
+moved), and after its start reports that the mentor did not show, then sees the claim, which an
+administrator upholds from the claims page."""
 
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def server_clock_at(stack: LiveStack, now: datetime) -> Iterator[None]:
         stack.app.state.services = real
 
 
-def test_report_that_the_mentor_did_not_show_and_see_the_claim(
+def test_report_that_the_mentor_did_not_show_and_an_admin_upholds_the_claim(
     page: Any, web_stack: LiveStack, tmp_path: Path
 ) -> None:
     steps = Steps(page, tmp_path)
@@ -175,6 +176,41 @@ def test_report_that_the_mentor_did_not_show_and_see_the_claim(
     (mine,) = [c for c in claims if c["bookingId"] == booking["id"]]
     assert (mine["party"], mine["reportedBy"], mine["status"]) == ("mentor", "user", "claim_open")
     assert mine["reason"] == "Nobody joined the call"
+
+    # An administrator upholds it from the claims page: the attendee is refunded in full.
+    page.context.clock.resume()
+    page.goto("/")
+    page.get_by_role("link", name="Claims").click()
+    row = page.get_by_role("listitem").filter(has_text="Nobody joined the call")
+    assert "Reported by the user" in row.inner_text()
+    row.get_by_role("button", name="Uphold: refund the attendee").click()
+    form = row.get_by_role("form", name=re.compile("^Uphold: refund the attendee"))
+    form.get_by_role("button", name="Yes, decide so").click()
+    form.get_by_text("String should have at least 1 character").wait_for()  # a reason is kept
+    form.get_by_label("Why (kept in the ledger)").fill("The mentor confirmed they missed it")
+    steps.shot("claim-decision")
+    form.get_by_role("button", name="Yes, decide so").click()
+    upheld = "Upheld: the attendee is refunded in full."
+    page.get_by_role("status").filter(has_text=upheld).wait_for()
+    # The list is read again: the claim is no longer open.
+    claimed = page.get_by_role("listitem").filter(has_text="Nobody joined the call")
+    claimed.wait_for(state="detached")
+    steps.shot("claim-decided")
+    with api(web_stack, "admin-1", "admin") as client:
+        assert booking["id"] not in {
+            c["bookingId"] for c in client.get("/api/admin/no-show-claims").json()
+        }
+    refunded = "The mentor did not show; your payment is refunded in full."
+    assert newest_booking(web_stack)["noShow"]["outcome"] == "refund"
+    page.goto("/bookings")
+    newest_row(page).get_by_text(refunded).wait_for()
+
+    def refunded_in_full() -> bool:
+        with api(web_stack) as client:
+            payment = client.get(f"/api/bookings/{booking['id']}").json()["payment"]
+        return bool(payment) and payment["amountRefunded"] == payment["amount"] > 0
+
+    wait_until(refunded_in_full, timeout=30)  # the refund itself, by the worker at Stripe
 
 
 def test_the_mentor_reports_that_the_attendee_did_not_show(

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { apiClient, asProblem, problemText, type EventType } from "./api/client";
 import type { AppConfig } from "./config";
 import { BookingPage } from "./pages/BookingPage";
+import { ClaimsPage } from "./pages/ClaimsPage";
 import { MentorPage } from "./pages/MentorPage";
 import { MyBookingsPage } from "./pages/MyBookingsPage";
 import { ReturnPage } from "./pages/ReturnPage";
@@ -12,11 +13,17 @@ const PAGES = [
   { path: "/bookings", label: "My bookings" },
   { path: "/mentor", label: "Mentor" },
 ];
+const ADMIN_PAGES = [{ path: "/claims", label: "Claims" }];
 
 export function App({ config }: { config: AppConfig }) {
   const path = window.location.pathname;
   const user = useMemo(() => apiClient(config.userToken, config.apiBaseUrl), [config]);
   const mentor = useMemo(() => apiClient(config.mentorToken, config.apiBaseUrl), [config]);
+  const admin = useMemo(
+    () => (config.adminToken ? apiClient(config.adminToken, config.apiBaseUrl) : null),
+    [config],
+  );
+  const pages = admin ? [...PAGES, ...ADMIN_PAGES] : PAGES;
   const stripe = useMemo(
     () => stripeLoader(config.publishableKey, config.stripeJsUrl),
     [config],
@@ -40,6 +47,8 @@ export function App({ config }: { config: AppConfig }) {
       page = <MyBookingsPage api={user} eventTypes={eventTypes} />;
     } else if (path === "/mentor") {
       page = <MentorPage api={mentor} eventTypes={eventTypes} />;
+    } else if (path === "/claims" && admin) {
+      page = <ClaimsPage api={admin} eventTypes={eventTypes} />;
     } else {
       page = <BookingPage api={user} eventTypes={eventTypes} stripe={stripe} />;
     }
@@ -51,7 +60,7 @@ export function App({ config }: { config: AppConfig }) {
           mentorpay
         </a>
         <nav aria-label="Main">
-          {PAGES.map((entry) => (
+          {pages.map((entry) => (
             <a key={entry.path} href={entry.path} aria-current={entry.path === path ? "page" : undefined}>
               {entry.label}
             </a>

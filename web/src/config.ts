@@ -4,6 +4,8 @@ export interface AppConfig {
   apiBaseUrl: string;
   userToken: string;
   mentorToken: string;
+  /** An administrator's token: with it, the page offers the open no-show claims. */
+  adminToken?: string | null;
   publishableKey: string;
   /** Load this script as Stripe.js first (the sandbox's stand-in); null = real Stripe.js. */
   stripeJsUrl: string | null;
