@@ -50,7 +50,9 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.state.services = services
     # ``services`` is None only where the OpenAPI document is generated (no ledger behind it).
-    app.state.metrics = Metrics(services.ledger if services is not None else None)
+    app.state.metrics = (
+        Metrics(services.ledger, services.checkout_limits) if services is not None else Metrics()
+    )
     install_problem_handlers(app)
     _install_domain_handlers(app)
     install_offline_docs(app)

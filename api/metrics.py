@@ -1,5 +1,6 @@
 """Prometheus metrics: requests, ledger events, follower lag, halted read models, the work queue,
-and how this process's ledger writes are grouped (group commit and shared reads)."""
+how this process's ledger writes are grouped (group commit and shared reads), and checkouts let
+through while the rate limits' storage failed."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.rate_limits import CheckoutRateLimits
 from ledger import Ledger
 
 
 class Metrics:
-    def __init__(self, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger | None = None, checkout_limits: CheckoutRateLimits | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         if ledger is not None:
             self.registry.register(LedgerWrites(ledger))
+        if checkout_limits is not None:
+            self.registry.register(CheckoutLimitsUnapplied(checkout_limits))
         self.requests = Counter(
             "mentorpay_http_requests_total",
             "HTTP requests",
@@ -116,6 +122,21 @@ class LedgerWrites(Collector):
                 yield CounterMetricFamily(
                     f"mentorpay_{name}", documentation, value=getattr(stats, figure)
                 )
+
+
+class CheckoutLimitsUnapplied(Collector):
+    """Checkout attempts this process let through unchecked because the rate limits' storage
+    failed (Redis down): any increase is worth an alert, the limits are off meanwhile."""
+
+    def __init__(self, limits: CheckoutRateLimits) -> None:
+        self._limits = limits
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "mentorpay_checkout_rate_limits_unapplied",
+            "Checkout attempts let through because the rate limits' storage failed",
+            value=self._limits.unapplied,
+        )
 
 
 class MetricsMiddleware:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,9 @@ class CheckoutRateLimits:
     _limiter: MovingWindowRateLimiter = field(init=False, repr=False)
     _user_item: RateLimitItem = field(init=False, repr=False)
     _client_item: RateLimitItem = field(init=False, repr=False)
+    # Checkout attempts let through because the storage failed (``/metrics`` shows it).
+    unapplied: int = field(default=0, init=False)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._limiter = MovingWindowRateLimiter(limits_storage(self.storage))
@@ -67,6 +71,8 @@ class CheckoutRateLimits:
                     else self._limiter.get_window_stats(item, "checkout", kind, who).reset_time
                 )
             except StorageError as error:
+                with self._count_lock:
+                    self.unapplied += 1
                 log.error(
                     "checkout rate limits not applied: their storage failed (%s)",
                     error.storage_error,

@@ -1,5 +1,6 @@
 """Checkout rate limits shared by every API process through Redis (``CHECKOUT_RATE_STORAGE``),
-and a storage that fails letting checkouts through with an ERROR rather than stopping sales."""
+and a storage that fails letting checkouts through with an ERROR and a counter in /metrics
+rather than stopping sales."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
+from prometheus_client import generate_latest
 from pydantic import ValidationError
 
+from api.metrics import Metrics
 from api.problems import Problem
 from api.rate_limits import CheckoutRateLimits
 from mentorpay.settings import Settings
@@ -73,7 +76,7 @@ def test_another_api_process_s_checkouts_count_toward_the_same_limit(
     assert _checkout(stack, f"user-{uuid.uuid4().hex}").status_code == 404  # others are not
 
 
-def test_a_storage_that_fails_lets_checkouts_through_and_logs_an_error(
+def test_a_storage_that_fails_lets_checkouts_through_logged_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with socket.socket() as unused:  # a port nothing listens on once this closes
@@ -84,6 +87,9 @@ def test_a_storage_that_fails_lets_checkouts_through_and_logs_an_error(
         for _ in range(3):
             limits.hit("user-during-an-outage", "192.0.2.8")  # beyond 1/minute: not refused
     assert "checkout rate limits not applied" in caplog.text
+    # Operations see it in /metrics, counted once per attempt let through.
+    scraped = generate_latest(Metrics(checkout_limits=limits).registry).decode()
+    assert "mentorpay_checkout_rate_limits_unapplied_total 3.0" in scraped
 
 
 def test_the_setting_takes_memory_or_redis_and_names_itself_otherwise() -> None:
