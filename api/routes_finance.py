@@ -108,16 +108,7 @@ def list_accounts(_: FinanceUser, c: Annotated[ApiServices, Depends(services)]) 
     rows, position = _balances(c)
     return AccountsView(
         position=position,
-        accounts=[
-            AccountView(
-                account=row.account,
-                currency=row.currency,
-                debits=row.debits,
-                credits=row.credits,
-                balance=row.balance,
-            )
-            for row in rows
-        ],
+        accounts=[AccountView.model_validate(row, from_attributes=True) for row in rows],
     )
 
 

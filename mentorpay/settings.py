@@ -105,17 +105,6 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-# The ``limits`` storages this project installs the drivers of (``limits[redis]``).
-_RATE_STORAGE_SCHEMES = (
-    "memory",
-    "redis",
-    "rediss",
-    "redis+unix",
-    "redis+sentinel",
-    "redis+cluster",
-)
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

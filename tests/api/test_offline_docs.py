@@ -43,7 +43,7 @@ def api(sqlite_url: str) -> Iterator[httpx.Client]:
     container = build_container(Settings(database_url=sqlite_url))
     try:
         with (
-            BackgroundServer(create_app(container)) as server,
+            BackgroundServer(create_app(container.api_services())) as server,
             http_client(base_url=server.url, timeout=30) as client,
         ):
             yield client

@@ -9,6 +9,7 @@ import {
   type NoShowReport,
   type Problem,
 } from "../api/client";
+import { ReasonField } from "./ReasonField";
 
 export interface NoShowChoice {
   party: "attendee" | "mentor";
@@ -73,20 +74,13 @@ export function NoShowAction({ api, bookingId, title, choices, onReported }: Pro
   return (
     <form className="confirm" onSubmit={submit} noValidate aria-label={`${asking.label}: ${title}`}>
       <p>{asking.consequence}</p>
-      <label htmlFor={reasonId}>What happened? (optional)</label>
-      <input
+      <ReasonField
         id={reasonId}
+        label="What happened? (optional)"
         value={reason}
-        maxLength={500}
-        onChange={(event) => setReason(event.target.value)}
-        aria-invalid={reasonError ? true : undefined}
-        aria-describedby={reasonError ? `${reasonId}-error` : undefined}
+        onChange={setReason}
+        error={reasonError}
       />
-      {reasonError && (
-        <p id={`${reasonId}-error`} className="error">
-          {reasonError}
-        </p>
-      )}
       {otherError && <p role="alert" className="error">{otherError}</p>}
       <button type="submit" className="danger" disabled={busy}>
         {busy ? "Reporting…" : "Yes, report it"}

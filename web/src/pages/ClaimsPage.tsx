@@ -12,6 +12,7 @@ import {
   type Problem,
   type Schemas,
 } from "../api/client";
+import { ReasonField } from "../components/ReasonField";
 import { money, visitorTimeZone, when } from "../format";
 
 type Claim = Schemas["NoShowClaimView"];
@@ -194,20 +195,13 @@ function DecisionForm({
       aria-label={`${DECISIONS[decision].label}: ${title}`}
     >
       <p>{DECISIONS[decision].consequence}</p>
-      <label htmlFor={reasonId}>Why (kept in the ledger)</label>
-      <input
+      <ReasonField
         id={reasonId}
+        label="Why (kept in the ledger)"
         value={reason}
-        maxLength={500}
-        onChange={(event) => setReason(event.target.value)}
-        aria-invalid={reasonError ? true : undefined}
-        aria-describedby={reasonError ? `${reasonId}-error` : undefined}
+        onChange={setReason}
+        error={reasonError}
       />
-      {reasonError && (
-        <p id={`${reasonId}-error`} className="error">
-          {reasonError}
-        </p>
-      )}
       {otherError && <p role="alert" className="error">{otherError}</p>}
       <button type="submit" className="danger" disabled={busy}>
         {busy ? "Recording…" : "Yes, decide so"}
