@@ -100,7 +100,7 @@ def run(
     env = product_env(database_url, sandbox_url, **BENCH_SETTINGS)
     # This process only loads the catalogue and reads the ledger and the bookings table (lag);
     # the API and the worker are processes of their own, as in production.
-    container = build_container(Settings(**settings_of(env)))
+    container = build_container(Settings.model_validate(settings_of(env)))
     container.catalog.load(parse_catalog(CATALOG))
     try:
         with product_processes(env, workers=1) as product:

@@ -44,7 +44,7 @@ import httpx
 import psycopg
 import stripe
 
-from bench.booking_flow import sandbox_process
+from bench.product_processes import sandbox_process
 from bench.scratch import scratch_database
 from ledger import Booking, BookingRequest, Disposition, Ledger, Money, Payment
 from mentorpay.persistence import eventsourcing_env
@@ -221,6 +221,7 @@ def time_query(
 
 
 def explain(store: ReadModelStore, paid_before: datetime, ended_before: datetime | None) -> str:
+    params: tuple[datetime, ...]
     if ended_before is None:
         sql, params = PAYOUT_CANDIDATES, (paid_before,)
     else:
@@ -356,7 +357,7 @@ def main() -> None:
         "Stripe = sandbox on loopback in its own process"
     )
     print(f"payouts after the session: {after_session or 'no (the hold alone)'}")
-    with sandbox_process() as sandbox_url:
+    with sandbox_process() as (sandbox_url, _pid):
         for background in (int(size) for size in args.background.split(",")):
             measure(background, args.due, after_session, concurrencies, rate, sandbox_url)
 

@@ -142,7 +142,7 @@ class RunnerView(PostgresTrackingRecorder):
 
     def apply(self, event: Any, topic: str, tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            tx = Transaction("postgres", curs)  # type: ignore[arg-type]
+            tx = Transaction("postgres", curs)
             for projection in self.projections:
                 if topic in projection.topics:  # type: ignore[attr-defined]
                     projection.apply(tx, [(tracking.notification_id, event)])
@@ -152,7 +152,7 @@ class RunnerView(PostgresTrackingRecorder):
 class AllReadModels(LibraryProjection[RunnerView]):
     name = RUNNER_NAME
 
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.apply(domain_event, type(domain_event).TOPIC, tracking)
 
 

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 import psycopg
@@ -300,14 +301,17 @@ def sample(
 def read_model_state(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[dict[str, int], int]:
     """Each read model's lag behind the log's head, and parked work + halted read models."""
     head_row = conn.execute("SELECT max(notification_id) FROM ledger_events").fetchone()
-    head = int(head_row[0] or 0) if head_row else 0
-    positions = dict(conn.execute("SELECT name, position FROM follower_positions").fetchall())
-    lags = {name: max(0, head - int(str(positions.get(name, 0)))) for name in READ_MODELS}
+    head = int(cast(int | None, head_row[0]) or 0) if head_row else 0
+    positions = {
+        str(name): int(cast(int, position))
+        for name, position in conn.execute("SELECT name, position FROM follower_positions")
+    }
+    lags = {name: max(0, head - positions.get(name, 0)) for name in READ_MODELS}
     problem_row = conn.execute(
         "SELECT (SELECT count(*) FROM work_items WHERE status = 'parked')"
         " + (SELECT count(*) FROM follower_halts)"
     ).fetchone()
-    return lags, int(problem_row[0] or 0) if problem_row else 0
+    return lags, int(cast(int | None, problem_row[0]) or 0) if problem_row else 0
 
 
 def write_csv(path: Path, rows: list[dict[str, float]]) -> None:
