@@ -5,9 +5,9 @@ recorded in the ledger with the caller and the reason."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Principal, require_roles
@@ -60,7 +60,13 @@ class AttentionItemView(BaseModel):
 class AttentionListView(BaseModel):
     items: list[AttentionItemView]
     limit: int  # items of each kind listed at most
-    truncated: list[str]  # kinds with more open items than ``limit``
+    offset: int  # items of each kind skipped
+    truncated: list[str]  # kinds with open items past ``offset + limit``: the next page
+
+
+Kind = Literal[
+    "halted-read-model", "parked-work", "payout-failed", "refund-missing", "no-show-claim"
+]
 
 
 def _view(item: AttentionItem) -> AttentionItemView:
@@ -74,14 +80,21 @@ def _by(principal: Principal) -> str:
 @router.get(
     "/attention", response_model=AttentionListView, responses=responses(403, s403="Only an admin")
 )
-def list_attention(_: Admin, c: Annotated[ApiServices, Depends(services)]) -> AttentionListView:
+def list_attention(
+    _: Admin,
+    c: Annotated[ApiServices, Depends(services)],
+    kind: Annotated[Kind | None, Query(description="only this kind's items")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="items of each kind to skip")] = 0,
+) -> AttentionListView:
     """Everything that needs a person, oldest first within each kind: at most `limit` items
-    of each kind (500). `truncated` names the kinds that have more open items than that; an
-    item past the limit is still shown, retried and resolved by its id."""
-    listing = _service(c).listing()
+    of each kind (500) after `offset` of each. `truncated` names the kinds with more: ask
+    again with `kind` and `offset` + `limit`. An item is also shown, retried and resolved by
+    its id."""
+    listing = _service(c).listing(kind=kind, offset=offset)
     return AttentionListView(
         items=[_view(item) for item in listing.items],
         limit=listing.limit,
+        offset=listing.offset,
         truncated=list(listing.truncated),
     )
 

@@ -17,7 +17,7 @@ import typer
 
 from mentorpay.bootstrap import Container, build_container
 from mentorpay.settings import get_settings
-from processes.services.attention import AttentionItem
+from processes.services.attention import KINDS, AttentionItem
 from processes.services.errors import ServiceError
 
 attention_app = typer.Typer(
@@ -54,12 +54,20 @@ def _fail(error: ServiceError) -> typer.Exit:
 @attention_app.command("list")
 def list_items(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    kind: Annotated[
+        str | None, typer.Option(help=f"Only this kind's items: {', '.join(KINDS)}.")
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Items of each kind to skip.")] = 0,
 ) -> None:
-    """The open items, at most 500 of each kind, oldest first (an item past that is still
-    shown, retried or resolved by its id; the last line names the kinds that have more); exit
-    0 even when there are some (a list, not a check)."""
+    """The open items, at most 500 of each kind, oldest first, after --offset of each (an item
+    is also shown, retried or resolved by its id; the last line names the kinds that have more:
+    ask again with --kind and a larger --offset); exit 0 even when there are some (a list, not
+    a check)."""
+    if kind is not None and kind not in KINDS:
+        typer.echo(f"--kind must be one of {', '.join(KINDS)}", err=True)
+        raise typer.Exit(code=2)
     with _container() as c:
-        listing = c.attention.listing()
+        listing = c.attention.listing(kind=kind, offset=offset)
     items = listing.items
     for item in items:
         if as_json:
@@ -68,7 +76,8 @@ def list_items(
             attempts = f" attempts={item.attempts}" if item.attempts is not None else ""
             typer.echo(f"{item.id}  {item.kind}  {item.subject}{attempts}  {item.detail}")
     more = (
-        f"; more of {', '.join(listing.truncated)} than the {listing.limit} shown of each"
+        f"; more of {', '.join(listing.truncated)} past the {listing.limit} shown of each"
+        f" (next: --offset {listing.offset + listing.limit})"
         if listing.truncated
         else ""
     )

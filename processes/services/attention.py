@@ -20,10 +20,10 @@ Every retry and resolution is first recorded in the ledger (``Attention`` events
 why), then acted on; a resolved derived item (payout, refund) is no longer listed.
 
 A listing shows at most ``LIST_LIMIT`` open items of each kind, oldest first, and names the kinds
-that have more (``AttentionListing.truncated``); the resolved
-derived items, which stay in their read model (a resolved payout is still a failed one there),
-are paged past, so they never crowd out open ones. Retry and resolve look an item up by its
-id, so an item beyond the listing's limit can still be acted on.
+that have more (``AttentionListing.truncated``); later items are paged to by ``offset`` (of each
+kind, or of the one asked for). The resolved derived items, which stay in their read model (a
+resolved payout is still a failed one there), are paged past, so they never crowd out open ones.
+Retry and resolve look an item up by its id, so an item beyond a page can still be acted on.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ PARKED_WORK, HALTED, PAYOUT_FAILED, REFUND_MISSING, NO_SHOW_CLAIM = (
     "refund-missing",
     "no-show-claim",
 )
+KINDS = (HALTED, PARKED_WORK, PAYOUT_FAILED, REFUND_MISSING, NO_SHOW_CLAIM)
 
 
 class NotAllowed(ServiceError):
@@ -97,12 +98,13 @@ class AttentionItem:
 
 @dataclass(frozen=True)
 class AttentionListing:
-    """What a listing shows: each kind's oldest open items, at most ``limit`` of each, and
-    the kinds that have more open items than that (act on those first, or by their ids)."""
+    """What a listing shows: each kind's oldest open items from ``offset`` on, at most
+    ``limit`` of each, and the kinds that have more open items past those."""
 
     items: list[AttentionItem]
     limit: int
-    truncated: tuple[str, ...]  # kinds with more than ``limit`` open items
+    offset: int
+    truncated: tuple[str, ...]  # kinds with open items past ``offset + limit``
 
 
 class AttentionService:
@@ -114,38 +116,48 @@ class AttentionService:
     def open_items(self) -> list[AttentionItem]:
         return self.listing().items
 
-    def listing(self) -> AttentionListing:
-        """The open items, oldest first within each kind, at most ``LIST_LIMIT`` of each (one
-        more is read to tell whether a kind has more)."""
+    def listing(self, *, kind: str | None = None, offset: int = 0) -> AttentionListing:
+        """The open items, oldest first within each kind (only ``kind``'s when given), at most
+        ``LIST_LIMIT`` of each after skipping ``offset`` of each: the next page is at
+        ``offset + limit``. The items skipped and one more are read too, to tell whether a
+        kind has more (paging is for operations' occasional backlog, not for speed)."""
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        if offset < 0:
+            raise ValueError("offset must not be negative")
         limit = LIST_LIMIT
-        wanted = limit + 1
-        by_kind = {
-            HALTED: self._opened(_halt_item(h) for h in self._read("halts", halts.all_halts)),
-            PARKED_WORK: self._opened(
+        wanted = offset + limit + 1
+        reads: dict[str, Callable[[], list[AttentionItem]]] = {
+            HALTED: lambda: self._opened(
+                _halt_item(h) for h in self._read("halts", halts.all_halts)
+            ),
+            PARKED_WORK: lambda: self._opened(
                 _work_item(w)
                 for w in self._read("parked work", lambda tx: work_queue.parked(tx, wanted))
             ),
-            PAYOUT_FAILED: self._unresolved(
+            PAYOUT_FAILED: lambda: self._unresolved(
                 "failed payouts",
-                lambda tx, offset: queries.failed_payouts(tx, limit, offset=offset),
+                lambda tx, skip: queries.failed_payouts(tx, limit, offset=skip),
                 _payout_item,
                 wanted,
             ),
-            REFUND_MISSING: self._unresolved(
+            REFUND_MISSING: lambda: self._unresolved(
                 "missing refunds",
-                lambda tx, offset: queries.missing_refunds(tx, limit, offset=offset),
+                lambda tx, skip: queries.missing_refunds(tx, limit, offset=skip),
                 _refund_item,
                 wanted,
             ),
-            NO_SHOW_CLAIM: self._opened(
+            NO_SHOW_CLAIM: lambda: self._opened(
                 _claim_item(c)
                 for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, wanted))
             ),
         }
+        by_kind = {name: read() for name, read in reads.items() if kind in (None, name)}
         return AttentionListing(
-            items=[item for items in by_kind.values() for item in items[:limit]],
+            items=[item for items in by_kind.values() for item in items[offset : offset + limit]],
             limit=limit,
-            truncated=tuple(kind for kind, items in by_kind.items() if len(items) > limit),
+            offset=offset,
+            truncated=tuple(name for name, items in by_kind.items() if len(items) > offset + limit),
         )
 
     def _unresolved(

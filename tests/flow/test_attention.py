@@ -74,6 +74,15 @@ def test_a_payout_failed_for_good_is_paid_once_the_account_is_fixed(
     )
     shown = _cli(stack, database_url, monkeypatch, "show", item_id)
     assert shown.exit_code == 0 and json.loads(shown.stdout)["kind"] == "payout-failed"
+    # One kind at a time, and paged past: the item is on the first page only.
+    of_kind = _cli(stack, database_url, monkeypatch, "list", "--kind", "payout-failed")
+    assert of_kind.exit_code == 0 and item_id in of_kind.stdout, of_kind.output
+    other = _cli(stack, database_url, monkeypatch, "list", "--kind", "parked-work")
+    assert other.exit_code == 0 and item_id not in other.stdout, other.output
+    past = _cli(stack, database_url, monkeypatch, "list", "--offset", "1")
+    assert past.exit_code == 0 and item_id not in past.stdout, past.output
+    wrong = _cli(stack, database_url, monkeypatch, "list", "--kind", "payouts")
+    assert wrong.exit_code == 2 and "--kind must be one of" in wrong.output
 
     # The mentor fixes their Stripe account; finance retries, once.
     sandbox_post(stack, f"/_sandbox/accounts/{MENTOR_ACCOUNT}", {"payouts_enabled": True})

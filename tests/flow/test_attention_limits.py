@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import get_args
 from uuid import UUID
 
 import pytest
 
+from api.routes_ops import Kind
 from ledger import Ledger
 from mentorpay.persistence import eventsourcing_env
 from processes.gateways.stripe_gateway import StripeGateway
@@ -131,6 +133,18 @@ def test_the_listing_names_the_kinds_with_more_open_items_than_it_shows(
     over = queue.service.listing()
     assert len(over.items) == LIMIT and over.truncated == (PAYOUT_FAILED,)
 
+    # The next page holds the rest, and says there is no more.
+    rest = queue.service.listing(kind=PAYOUT_FAILED, offset=over.offset + over.limit)
+    assert (len(rest.items), rest.offset, rest.truncated) == (1, LIMIT, ())
+    assert len({i.id for i in over.items + rest.items}) == LIMIT + 1  # each failed payout once
+
     # Settled by hand, the oldest no longer counts: the rest fit again.
     queue.service.resolve(over.items[0].id, by="finance:grace", reason="paid by bank transfer")
     assert queue.service.listing().truncated == ()
+    assert queue.service.listing(kind=PARKED_WORK).items == []  # only the kind asked for
+    with pytest.raises(ValueError):
+        queue.service.listing(kind="bogus")
+
+
+def test_the_http_kinds_are_the_services_kinds() -> None:
+    assert set(get_args(Kind)) == set(attention.KINDS)

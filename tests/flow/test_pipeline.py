@@ -95,8 +95,13 @@ def test_a_poison_event_is_parked_and_a_retry_completes_it_exactly_once(stack: S
         assert admin.get("/api/ops/attention").json() == {
             "items": [],
             "limit": 500,
+            "offset": 0,
             "truncated": [],
         }
+        paged = admin.get("/api/ops/attention", params={"kind": "parked-work", "offset": 500})
+        assert paged.status_code == 200 and paged.json()["offset"] == 500
+        bogus = admin.get("/api/ops/attention", params={"kind": "bogus"})
+        assert bogus.status_code == 422 and "kind" in bogus.text
         again = admin.post(f"/api/ops/attention/{item['id']}/retry", json={"reason": "again"})
         assert again.status_code == 404
     # The ledger says who asked, when and why.

@@ -407,8 +407,9 @@ export interface paths {
         /**
          * List Attention
          * @description Everything that needs a person, oldest first within each kind: at most `limit` items
-         *     of each kind (500). `truncated` names the kinds that have more open items than that; an
-         *     item past the limit is still shown, retried and resolved by its id.
+         *     of each kind (500) after `offset` of each. `truncated` names the kinds with more: ask
+         *     again with `kind` and `offset` + `limit`. An item is also shown, retried and resolved by
+         *     its id.
          */
         get: operations["listAttention"];
         put?: never;
@@ -562,6 +563,8 @@ export interface components {
             items: components["schemas"]["AttentionItemView"][];
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
             /** Truncated */
             truncated: string[];
         };
@@ -3530,7 +3533,12 @@ export interface operations {
     };
     listAttention: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description only this kind's items */
+                kind?: ("halted-read-model" | "parked-work" | "payout-failed" | "refund-missing" | "no-show-claim") | null;
+                /** @description items of each kind to skip */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3575,6 +3583,34 @@ export interface operations {
                      *       "title": "Forbidden",
                      *       "status": 403,
                      *       "detail": "Your role may not do this."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not validate; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Invalid request",
+                     *       "status": 422,
+                     *       "detail": "attendee.email: value is not a valid email address",
+                     *       "errors": [
+                     *         {
+                     *           "field": "attendee.email",
+                     *           "loc": [
+                     *             "body",
+                     *             "attendee",
+                     *             "email"
+                     *           ],
+                     *           "msg": "value is not a valid email address"
+                     *         }
+                     *       ]
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
