@@ -21,6 +21,7 @@ from api.problems import Problem
 from api.rate_limits import CheckoutRateLimits
 from mentorpay.settings import Settings
 from tests.support.stack import Stack, running_stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -82,14 +83,28 @@ def test_a_storage_that_fails_lets_checkouts_through_logged_and_counted(
     with socket.socket() as unused:  # a port nothing listens on once this closes
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    limits = CheckoutRateLimits("1/minute", "1/minute", f"redis://127.0.0.1:{port}/0")
+    dead = f"redis://127.0.0.1:{port}/0"
+    limits = CheckoutRateLimits("1/minute", "1/minute", dead)
     with caplog.at_level(logging.ERROR, logger="api.rate_limits"):
         for _ in range(3):
             limits.hit("user-during-an-outage", "192.0.2.8")  # beyond 1/minute: not refused
-    assert "checkout rate limits not applied" in caplog.text
+    # Said once: the storage is left alone for a while, not asked again for each checkout.
+    (said,) = [r.getMessage() for r in caplog.records if "rate limits not applied" in r.message]
+    assert "for 5 s" in said
     # Operations see it in /metrics, counted once per attempt let through.
     scraped = generate_latest(Metrics(checkout_limits=limits).registry).decode()
     assert "mentorpay_checkout_rate_limits_unapplied_total 3.0" in scraped
+
+    # Once the while is over, the storage is asked again (here it fails again: said again).
+    briefly = CheckoutRateLimits("1/minute", "1/minute", dead, storage_retry_seconds=0.05)
+    caplog.clear()
+
+    def said_twice() -> bool:
+        briefly.hit("user-during-an-outage", "192.0.2.8")
+        return caplog.text.count("rate limits not applied") >= 2
+
+    with caplog.at_level(logging.ERROR, logger="api.rate_limits"):
+        wait_until(said_twice, timeout=10)
 
 
 def test_the_setting_takes_memory_or_redis_and_names_itself_otherwise() -> None:
