@@ -206,12 +206,17 @@ def describe_grouping(
     ledger: Ledger, commits: CommitStats | None, reads: ReadStats | None, elapsed: float
 ) -> str:
     """Over a phase, from the ledger's own figures (as ``/metrics`` shows them): commands per
-    transaction and a save's mean time, commands per shared read and its mean time, and the
-    share of the phase a save or a read was in flight (neither overlaps itself)."""
-    parts = [
-        _grouped("save", commits, ledger.commit_stats, _SAVE_FIGURES, elapsed),
-        _grouped("read", reads, ledger.read_stats, _READ_FIGURES, elapsed),
-    ]
+    transaction and a save's mean time, commands per shared read and its mean time, the share
+    of the phase a save or a read was in flight (neither overlaps itself), and the lockstep
+    bound: each command waits for its batch's read and save, which nothing else overlaps when
+    every thread is in the batch, so the rate stays under 1 / (that wait per command) however
+    cheap the deciding becomes."""
+    saves = _deltas(commits, ledger.commit_stats, _SAVE_FIGURES)
+    shared = _deltas(reads, ledger.read_stats, _READ_FIGURES)
+    parts = [_grouped("save", saves, elapsed), _grouped("read", shared, elapsed)]
+    if saves and shared:
+        wait = saves[2] / saves[1] + shared[2] / shared[1]
+        parts.append(f"waits {1000 * wait:.2f} ms a command: at most {1 / wait:,.0f}/s in lockstep")
     return "; ".join(part for part in parts if part)
 
 
@@ -220,14 +225,20 @@ _SAVE_FIGURES = ("transactions", "commands", "save_seconds")
 _READ_FIGURES = ("queries", "requests", "seconds")
 
 
-def _grouped(
-    what: str, before: object, now: object, figures: tuple[str, str, str], elapsed: float
-) -> str:
+def _deltas(
+    before: object, now: object, figures: tuple[str, str, str]
+) -> tuple[int, int, float] | None:
+    """(calls, commands served, seconds) over the phase; None when nothing was counted."""
     if before is None or now is None:
-        return ""
+        return None
     calls, commands, seconds = (getattr(now, name) - getattr(before, name) for name in figures)
-    if calls <= 0:
+    return (calls, commands, seconds) if calls > 0 and commands > 0 else None
+
+
+def _grouped(what: str, figures: tuple[int, int, float] | None, elapsed: float) -> str:
+    if figures is None:
         return ""
+    calls, commands, seconds = figures
     return (
         f"{commands / calls:4.1f} commands/{what}, {1000 * seconds / calls:4.2f} ms each,"
         f" in flight {seconds / elapsed:4.0%} of the time"
