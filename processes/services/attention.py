@@ -119,45 +119,55 @@ class AttentionService:
     def listing(self, *, kind: str | None = None, offset: int = 0) -> AttentionListing:
         """The open items, oldest first within each kind (only ``kind``'s when given), at most
         ``LIST_LIMIT`` of each after skipping ``offset`` of each: the next page is at
-        ``offset + limit``. The items skipped and one more are read too, to tell whether a
-        kind has more (paging is for operations' occasional backlog, not for speed)."""
+        ``offset + limit``. One more than a page is read, to tell whether a kind has more."""
         if kind is not None and kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}")
         if offset < 0:
             raise ValueError("offset must not be negative")
         limit = LIST_LIMIT
-        wanted = offset + limit + 1
-        reads: dict[str, Callable[[], list[AttentionItem]]] = {
-            HALTED: lambda: self._opened(
-                _halt_item(h) for h in self._read("halts", halts.all_halts)
-            ),
-            PARKED_WORK: lambda: self._opened(
-                _work_item(w)
-                for w in self._read("parked work", lambda tx: work_queue.parked(tx, wanted))
-            ),
-            PAYOUT_FAILED: lambda: self._unresolved(
+        page = slice(offset, offset + limit + 1)
+        wanted = page.stop
+
+        # Parked work, halts and claims carry their own state: their page is cut from the rows,
+        # before any item's ``Attention`` record is read. A payout or a refund is closed in the
+        # ledger, so the items before the page must be read to know which are still open.
+        def own(
+            what: str,
+            query: Callable[[Transaction], list[T]],
+            item_of: Callable[[T], AttentionItem],
+        ) -> Callable[[], list[AttentionItem]]:
+            return lambda: self._opened(map(item_of, self._read(what, query)[page]))
+
+        def derived(
+            what: str,
+            rows: Callable[[Transaction, int], list[T]],
+            item_of: Callable[[T], AttentionItem],
+        ) -> Callable[[], list[AttentionItem]]:
+            return lambda: self._unresolved(what, rows, item_of, wanted)[page]
+
+        reads = {
+            HALTED: own("halts", halts.all_halts, _halt_item),
+            PARKED_WORK: own("parked work", lambda tx: work_queue.parked(tx, wanted), _work_item),
+            PAYOUT_FAILED: derived(
                 "failed payouts",
                 lambda tx, skip: queries.failed_payouts(tx, limit, offset=skip),
                 _payout_item,
-                wanted,
             ),
-            REFUND_MISSING: lambda: self._unresolved(
+            REFUND_MISSING: derived(
                 "missing refunds",
                 lambda tx, skip: queries.missing_refunds(tx, limit, offset=skip),
                 _refund_item,
-                wanted,
             ),
-            NO_SHOW_CLAIM: lambda: self._opened(
-                _claim_item(c)
-                for c in self._read("no-show claims", lambda tx: no_shows.open_claims(tx, wanted))
+            NO_SHOW_CLAIM: own(
+                "no-show claims", lambda tx: no_shows.open_claims(tx, wanted), _claim_item
             ),
         }
-        by_kind = {name: read() for name, read in reads.items() if kind in (None, name)}
+        pages = {name: read() for name, read in reads.items() if kind in (None, name)}
         return AttentionListing(
-            items=[item for items in by_kind.values() for item in items[offset : offset + limit]],
+            items=[item for items in pages.values() for item in items[:limit]],
             limit=limit,
             offset=offset,
-            truncated=tuple(name for name, items in by_kind.items() if len(items) > offset + limit),
+            truncated=tuple(name for name, items in pages.items() if len(items) > limit),
         )
 
     def _unresolved(
