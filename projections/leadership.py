@@ -149,6 +149,7 @@ class AdvisoryLockLeadership:
         self._store = store
         # A blocking ``acquire`` waits on a session of its own, never on the shared one.
         self._own_session: psycopg.Connection[Any] | None = None
+        self._own_alive_at = 0.0  # when its own session last answered
         self._held = False
 
     @staticmethod
@@ -164,7 +165,10 @@ class AdvisoryLockLeadership:
     def try_acquire(self) -> bool:
         if self._held:
             own = self._own_session
-            self._held = _answers(own) if own is not None else self._session.alive(self.key, self)
+            if own is not None:
+                self._held = self._own_alive(own)
+            else:
+                self._held = self._session.alive(self.key, self)
             return self._held
         try:
             self._held = self._session.try_lock(self.key, self)
@@ -172,6 +176,16 @@ class AdvisoryLockLeadership:
             self._held = False
             raise
         return self._held
+
+    def _own_alive(self, own: psycopg.Connection[Any]) -> bool:
+        # As the shared session: asked before each payout of a run, answered by one round trip
+        # for a moment.
+        if time.monotonic() - self._own_alive_at < ALIVE_CHECK_SECONDS:
+            return True
+        alive = _answers(own)
+        if alive:
+            self._own_alive_at = time.monotonic()
+        return alive
 
     def acquire(self) -> None:
         connection = self._store.dedicated_connection()
