@@ -6,13 +6,14 @@
 - ``POST /api/bookings/{id}/no-show`` ``{party, reason?}``: after the session's start.
 - ``POST /api/bookings/{id}/no-show/decision`` ``{decision, reason}``: an admin settles an
   attendee's claim that the mentor did not show (``refund`` or ``release``).
-- ``GET /api/admin/no-show-claims``: the claims waiting for that decision.
+- ``GET /api/admin/no-show-claims``: the claims waiting for that decision, each with its booking.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -23,11 +24,13 @@ from api.dependencies import ApiServices, LifecycleServices, services
 from api.openapi_docs import responses
 from api.problems import Problem
 from api.schemas import BookingView
-from api.views import booking_view
-from ledger import Booking
+from api.views import booking_view, row_view
+from ledger import Booking, BookingNotFound
+from projections.bookings import bookings_by_id
 from projections.no_shows import open_claims
 
 router = APIRouter(prefix="/api")
+_log = logging.getLogger(__name__)
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
@@ -67,6 +70,7 @@ class NoShowClaimView(BaseModel):
     reason: str
     status: str
     reportedAt: datetime
+    booking: BookingView  # the claimed session (who, when, what was paid)
 
 
 def _lifecycle(c: ApiServices) -> LifecycleServices:
@@ -165,22 +169,48 @@ def list_open_no_show_claims(
     c: Annotated[ApiServices, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NoShowClaimView]:
+    # Read your own writes: both read models catch up to the ledger as it is now.
+    head = c.head_position()
+    c.read_models["bookings"].wait_for(head, timeout=5.0)
     follower = c.read_models.get("no_shows")
     if follower is not None:
-        follower.wait_for(c.head_position(), timeout=5.0)
+        follower.wait_for(head, timeout=5.0)
     with c.store.transaction(readonly=True) as tx:
         rows = open_claims(tx, limit)
-    return [
-        NoShowClaimView(
-            bookingId=row["booking_id"],
-            party=row["party"],
-            reportedBy=row["reported_by"],
-            reason=row["reason"],
-            status=row["status"],
-            reportedAt=row["reported_at"],
+        bookings = bookings_by_id(tx, [row["booking_id"] for row in rows])
+    views = []
+    for row in rows:
+        booking = _claimed_booking(c, row, bookings.get(row["booking_id"]))
+        if booking is None:
+            continue
+        views.append(
+            NoShowClaimView(
+                bookingId=row["booking_id"],
+                party=row["party"],
+                reportedBy=row["reported_by"],
+                reason=row["reason"],
+                status=row["status"],
+                reportedAt=row["reported_at"],
+                booking=booking,
+            )
         )
-        for row in rows
-    ]
+    return views
+
+
+def _claimed_booking(
+    c: ApiServices, claim: dict[str, Any], row: dict[str, Any] | None
+) -> BookingView | None:
+    """A claim's booking from its read-model row; from the ledger when the bookings read model
+    has no row for it yet (it lagged past the wait above), so the claim is still listed."""
+    if row is not None:
+        return row_view(row, claim)
+    try:
+        return booking_view(c.ledger.get_booking(UUID(claim["booking_id"])))
+    except BookingNotFound:
+        # Cannot happen (the claim was recorded on the booking itself); nothing could be
+        # decided for it either, so the rest of the list is served without it.
+        _log.error("no-show claim %s has no booking in the ledger", claim["booking_id"])
+        return None
 
 
 def _no_show_view(booking: Booking) -> NoShowView:

@@ -113,6 +113,7 @@ def test_reschedule_from_my_bookings(page: Any, web_stack: LiveStack, tmp_path: 
         ),
         timeout=20,
     )
+    assert moved  # wait_until's value is truthy: the accepted booking(s), never None
     (active,) = moved
     assert utc(active["start"]) == utc(chosen)
     assert active["rescheduledFromUid"] == old_calcom["uid"]

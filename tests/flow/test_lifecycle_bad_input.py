@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -53,7 +54,7 @@ def test_bad_bodies_are_422_naming_the_field_and_record_nothing(stack: Stack) ->
         {"surprise": 1},
     ],
 )
-def test_a_bad_policy_in_the_catalogue_loads_nothing(policy: dict) -> None:
+def test_a_bad_policy_in_the_catalogue_loads_nothing(policy: dict[str, Any]) -> None:
     text = (
         "mentors: [{id: m, name: M, stripe_account_id: acct_1}]\n"
         "event_types: [{id: 1, mentor_id: m, title: T, duration_minutes: 30,"

@@ -5,6 +5,7 @@ or an admin (refunded in full at once), and an admin's refund of a payout alread
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -53,18 +54,39 @@ def _decide(stack: Stack, booking_id: str, decision: str, role: str = "admin") -
         )
 
 
-def _open_claims(stack: Stack) -> list[dict]:
+def _open_claims(stack: Stack) -> list[dict[str, Any]]:
     with stack.client("admin-1", "admin") as client:
         response = client.get("/api/admin/no-show-claims")
     assert response.status_code == 200, response.text
-    return response.json()
+    claims: list[dict[str, Any]] = response.json()
+    return claims
 
 
-def _attention(stack: Stack) -> list[dict]:
+def _attention(stack: Stack) -> list[dict[str, Any]]:
     with stack.client("admin-1", "admin") as client:
         response = client.get("/api/ops/attention")
     assert response.status_code == 200, response.text
-    return response.json()["items"]
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _assert_claimed_booking(stack: Stack, claim: dict[str, Any], booking_id: str) -> None:
+    """The listed claim carries its booking: the session an admin decides about."""
+    booking = claim["booking"]
+    start, end = _times(stack, booking_id)
+    assert (booking["id"], booking["status"]) == (booking_id, "ACCEPTED")
+    assert (booking["userId"], booking["mentorId"], booking["eventTypeId"]) == (
+        "user-1",
+        MENTOR,
+        1001,
+    )
+    assert (_instant(booking["start"]), _instant(booking["end"])) == (start, end)
+    assert (booking["amount"], booking["currency"]) == (PRICE, "usd")
+    assert booking["noShow"] == {"party": "mentor", "reportedBy": "user", "outcome": "claim_open"}
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def test_an_attendee_no_show_pays_the_mentor_as_a_held_session(stack: Stack) -> None:
@@ -109,6 +131,7 @@ def test_a_claim_holds_the_payout_until_an_admin_releases_it(stack: Stack) -> No
     (open_claim,) = _open_claims(stack)
     assert (open_claim["bookingId"], open_claim["party"]) == (booking_id, "mentor")
     assert open_claim["reportedBy"] == "user"
+    _assert_claimed_booking(stack, open_claim, booking_id)
     # Operations see it in the attention queue, which points at the decision.
     item_id = f"no-show:{booking_id}"
     assert [item["kind"] for item in _attention(stack) if item["id"] == item_id] == [
@@ -131,6 +154,25 @@ def test_a_claim_holds_the_payout_until_an_admin_releases_it(stack: Stack) -> No
     workers_caught_up(stack)
     assert stripe_refunds(stack, payment) == []
     assert_books_clean(stack)
+
+
+def test_a_claim_whose_booking_row_is_not_read_yet_is_listed_with_it_from_the_ledger(
+    stack: Stack,
+) -> None:
+    booking_id, _ = book(stack)
+    _, end = _times(stack, booking_id)
+    _no_shows_at(stack, end + timedelta(hours=2)).report(
+        booking_id=UUID(booking_id), user_id="user-1", role="user", party="mentor"
+    )
+    (listed,) = _open_claims(stack)
+    # As if the bookings read model lagged past the listing's wait: no row for the booking.
+    with stack.container.store.transaction() as tx:
+        tx.execute("DELETE FROM bookings WHERE id = %s", (booking_id,))
+
+    (claim,) = _open_claims(stack)
+
+    _assert_claimed_booking(stack, claim, booking_id)
+    assert {**claim, "booking": None} == {**listed, "booking": None}
 
 
 def test_an_admin_refund_of_a_payout_already_made_reverses_the_transfer_first(

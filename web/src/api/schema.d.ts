@@ -840,6 +840,7 @@ export interface components {
              * Format: date-time
              */
             reportedAt: string;
+            booking: components["schemas"]["BookingView"];
         };
         /** NoShowDecisionRequest */
         NoShowDecisionRequest: {

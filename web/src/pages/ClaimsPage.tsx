@@ -1,13 +1,12 @@
 // An administrator's open no-show claims (listOpenNoShowClaims), oldest first: each with its
-// session and what the attendee said, decided here as a refund or a release (decideNoShow),
-// with the reason the ledger records.
+// session (the listing carries it: one request) and what the attendee said, decided here as a
+// refund or a release (decideNoShow), with the reason the ledger records.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import {
   asProblem,
   fieldErrors,
   problemText,
   type ApiClient,
-  type Booking,
   type EventType,
   type Problem,
   type Schemas,
@@ -39,7 +38,6 @@ interface Props {
 
 export function ClaimsPage({ api, eventTypes }: Props) {
   const [claims, setClaims] = useState<Claim[] | null>(null);
-  const [bookings, setBookings] = useState<Record<string, Booking>>({});
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -50,17 +48,6 @@ export function ClaimsPage({ api, eventTypes }: Props) {
       return;
     }
     setClaims(data);
-    // Each claim's session (who, when, what was paid): an admin may read any booking.
-    const found = await Promise.all(
-      data.map((claim) =>
-        api.GET("/api/bookings/{booking_id}", {
-          params: { path: { booking_id: claim.bookingId } },
-        }),
-      ),
-    );
-    const byId: Record<string, Booking> = {};
-    for (const answer of found) if (answer.data) byId[answer.data.id] = answer.data;
-    setBookings(byId);
   }, [api]);
   useEffect(() => {
     void load();
@@ -81,7 +68,6 @@ export function ClaimsPage({ api, eventTypes }: Props) {
             key={claim.bookingId}
             api={api}
             claim={claim}
-            booking={bookings[claim.bookingId]}
             eventTypes={eventTypes}
             onDecided={async (words) => {
               setNotice(words);
@@ -97,30 +83,25 @@ export function ClaimsPage({ api, eventTypes }: Props) {
 function ClaimRow({
   api,
   claim,
-  booking,
   eventTypes,
   onDecided,
 }: {
   api: ApiClient;
   claim: Claim;
-  booking: Booking | undefined;
   eventTypes: EventType[];
   onDecided: (words: string) => Promise<void>;
 }) {
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const timeZone = visitorTimeZone();
-  const type = booking && eventTypes.find((candidate) => candidate.id === booking.eventTypeId);
-  const title = booking
-    ? `${type ? `${type.title} with ${type.mentor.name}` : `Event type ${booking.eventTypeId}`}, booked by ${booking.attendeeName}`
-    : `Booking ${claim.bookingId}`;
+  const booking = claim.booking;
+  const type = eventTypes.find((candidate) => candidate.id === booking.eventTypeId);
+  const title = `${type ? `${type.title} with ${type.mentor.name}` : `Event type ${booking.eventTypeId}`}, booked by ${booking.attendeeName}`;
   return (
     <li>
       <h2>{title}</h2>
-      {booking && (
-        <p>
-          {when(booking.start, booking.end, timeZone)} · {money(booking.amount, booking.currency)}
-        </p>
-      )}
+      <p>
+        {when(booking.start, booking.end, timeZone)} · {money(booking.amount, booking.currency)}
+      </p>
       <p>
         Reported by the {claim.reportedBy} on {new Date(claim.reportedAt).toLocaleString(undefined, { timeZone })}:{" "}
         {claim.reason ? <q>{claim.reason}</q> : "no note given"}
