@@ -184,6 +184,8 @@ def test_report_that_the_mentor_did_not_show_and_an_admin_upholds_the_claim(
     page.get_by_role("link", name="Claims").click()
     row = page.get_by_role("listitem").filter(has_text="Nobody joined the call")
     assert "Reported by the user" in row.inner_text()
+    # The session comes with the listing (no read of each booking): what the admin decides on.
+    assert "30-minute mentoring with Ada Lovelace, booked by" in row.inner_text()
     row.get_by_role("button", name="Uphold: refund the attendee").click()
     form = row.get_by_role("form", name=re.compile("^Uphold: refund the attendee"))
     form.get_by_role("button", name="Yes, decide so").click()

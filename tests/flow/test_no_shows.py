@@ -15,6 +15,7 @@ from ledger import mentor_payable
 from processes.services.errors import Unprocessable
 from processes.services.no_shows import NoShowService
 from processes.services.payouts import PayoutRunResult
+from projections.bookings import bookings_by_id
 from tests.support.lifecycle import (
     FEE,
     HOLD,
@@ -168,6 +169,8 @@ def test_a_claim_whose_booking_row_is_not_read_yet_is_listed_with_it_from_the_le
     # As if the bookings read model lagged past the listing's wait: no row for the booking.
     with stack.container.store.transaction() as tx:
         tx.execute("DELETE FROM bookings WHERE id = %s", (booking_id,))
+    with stack.container.store.transaction(readonly=True) as tx:
+        assert bookings_by_id(tx, [booking_id]) == {}
 
     (claim,) = _open_claims(stack)
 
